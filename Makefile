@@ -1,0 +1,32 @@
+# `make demo` and `make test` set up everything from nothing: system GL libraries, a virtualenv, the package.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export PYOPENGL_PLATFORM := egl
+
+.PHONY: demo test system-deps clean
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+# Headless rendering needs EGL with Mesa's software driver; install it only where it is missing.
+system-deps:
+	@ldconfig -p | grep -q 'libEGL_mesa.so' || { \
+	  echo "installing EGL (Mesa) for headless rendering"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q libegl1 libegl-mesa0 libgl1-mesa-dri libgl1; }
+
+demo: system-deps $(STAMP)
+	$(VENV)/bin/affectvlm predict affectvlm/assets/example_face.ply
+
+test: system-deps $(STAMP)
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

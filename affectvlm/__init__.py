@@ -1,0 +1,54 @@
+"""AffectVLM: vision-language 3D/4D facial emotion recognition.
+
+Importing the package registers the config, model and processor with transformers' Auto classes, so that
+`AutoModel.from_pretrained(folder)` works without `trust_remote_code`, and marks them for remote code, so
+that `save_pretrained` also writes the modelling files for users who do not have this package.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoProcessor
+
+from .model import (
+    AffectVLMConfig,
+    AffectVLMModel,
+    AffectVLMOutput,
+    AffectVLMProcessor,
+    FaceMesh,
+    MeshFormatError,
+    MeshLimits,
+    ViewSpec,
+    load_mesh,
+    normalize_mesh,
+    render_views,
+)
+from .tokenizer import clip_tokenizer
+
+__version__ = "0.1.0"
+
+AutoConfig.register(AffectVLMConfig.model_type, AffectVLMConfig, exist_ok=True)
+AutoModel.register(AffectVLMConfig, AffectVLMModel, exist_ok=True)
+AutoProcessor.register(AffectVLMConfig, AffectVLMProcessor, exist_ok=True)
+AffectVLMConfig.register_for_auto_class()
+AffectVLMModel.register_for_auto_class("AutoModel")
+AffectVLMProcessor.register_for_auto_class("AutoProcessor")
+
+
+def build_processor(config: AffectVLMConfig) -> AffectVLMProcessor:
+    """The processor that matches a model config, with CLIP's tokenizer."""
+    return AffectVLMProcessor.from_config(config, tokenizer=clip_tokenizer())
+
+
+__all__ = [
+    "AffectVLMConfig",
+    "AffectVLMModel",
+    "AffectVLMOutput",
+    "AffectVLMProcessor",
+    "FaceMesh",
+    "MeshFormatError",
+    "MeshLimits",
+    "ViewSpec",
+    "build_processor",
+    "clip_tokenizer",
+    "load_mesh",
+    "normalize_mesh",
+    "render_views",
+]
