@@ -38,8 +38,10 @@ def test_paths_trimesh_arrays_and_prerendered_views_give_the_same_pixels(tiny, e
 
 def test_mistakes_get_clear_errors(tiny, example_face, tmp_path):
     _, processor = tiny
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match="nothing to process"):
         processor()
+    with pytest.raises(ValueError, match="not both"):
+        processor(meshes=str(example_face), images=[processor.render(str(example_face))])
     with pytest.raises(ValueError, match="unknown label 'joy'"):
         processor(meshes=str(example_face), labels=["joy"])
     with pytest.raises(ValueError, match="1 faces but 2 labels"):
@@ -63,6 +65,13 @@ def test_render_settings_and_limits_are_saved_and_enforced(tiny, example_face, t
     with pytest.raises(MeshFormatError, match="example_face.ply"):
         loaded(meshes=str(example_face))  # 9,409 vertices > 1,000
     assert load_mesh(str(example_face)).vertices.shape == (9409, 3)
+
+
+def test_prompts_alone_for_cached_views(tiny):
+    _, processor = tiny
+    batch = processor(labels=["fear", "anger", "fear"], prompt_seed=1)
+    assert "pixel_values" not in batch and batch["labels"].tolist() == [2, 0, 2]
+    assert batch["input_ids"].shape[0] == 3
 
 
 def test_class_prompt_inputs_fit_the_model(tiny):

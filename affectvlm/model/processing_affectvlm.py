@@ -107,6 +107,8 @@ class AffectVLMProcessor(ProcessorMixin):
         **kwargs,
     ) -> BatchFeature:
         r"""
+        Any of the inputs may be left out: prompts alone serve a trainer whose views are already cached.
+
         meshes: one mesh or a list (paths, `FaceMesh`, `trimesh.Trimesh`, `(vertices, faces)`), rendered here.
         images: instead of meshes, already-rendered views: per face, a list of view images (or a (views, H, W, 3)
             uint8 array), in the configured view order.
@@ -114,14 +116,18 @@ class AffectVLMProcessor(ProcessorMixin):
             `metadata`), augmented unless `augment_prompts=False`, deterministic under `prompt_seed`.
         labels: one emotion per face, as a name or an index into `emotion_labels`; returned as `labels`.
         """
-        if (meshes is None) == (images is None):
-            raise ValueError("pass exactly one of `meshes` (to render) or `images` (already-rendered views)")
+        if meshes is not None and images is not None:
+            raise ValueError("pass `meshes` (to render) or `images` (already-rendered views), not both")
+        if meshes is None and images is None and text is None and labels is None:
+            raise ValueError("nothing to process: pass meshes, images, text or labels")
         if meshes is not None:
             if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
                 meshes = [meshes]
             images = [self.render(mesh) for mesh in meshes]
-        data = {"pixel_values": self._pixel_values(images)}
-        count = data["pixel_values"].shape[0]
+        data = {}
+        if images is not None:
+            data["pixel_values"] = self._pixel_values(images)
+        count = data["pixel_values"].shape[0] if data else len(labels if labels is not None else _as_list(text))
 
         label_names = None
         if labels is not None:
@@ -134,7 +140,7 @@ class AffectVLMProcessor(ProcessorMixin):
             text = training_prompts(label_names, metadata, augment=augment_prompts, seed=prompt_seed,
                                     templates=self.class_prompt_templates)
         if text is not None:
-            text = [text] if isinstance(text, str) else list(text)
+            text = _as_list(text)
             if len(text) != count:
                 raise ValueError(f"got {count} faces but {len(text)} prompts")
             data.update(self._tokenize(text))
@@ -174,6 +180,10 @@ class AffectVLMProcessor(ProcessorMixin):
     @property
     def model_input_names(self) -> list[str]:
         return ["pixel_values", "input_ids", "attention_mask"]
+
+
+def _as_list(text: str | Sequence[str]) -> list[str]:
+    return [text] if isinstance(text, str) else list(text)
 
 
 def _is_vertices_faces_pair(value) -> bool:
