@@ -57,8 +57,8 @@ def render(args: argparse.Namespace) -> int:
     if args.model:
         _, processor = _load(args.model)
     else:
-        processor = affectvlm.AffectVLMProcessor.from_config(affectvlm.AffectVLMConfig(
-            vision_config={"image_size": args.size}, render_mode=args.mode))
+        config = affectvlm.AffectVLMConfig(vision_config={"image_size": args.size}, render_mode=args.mode)
+        processor = affectvlm.build_processor(config)
     try:
         images = processor.render(args.file)
     except MeshFormatError as error:

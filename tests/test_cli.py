@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+
+def _affectvlm(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "affectvlm.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def saved_model(tiny, tmp_path):
+    model, processor = tiny
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_predict_json_scores_each_file_and_reports_a_bad_one(saved_model, example_face, tmp_path):
+    broken = tmp_path / "broken.ply"
+    broken.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\n")
+    result = _affectvlm("predict", str(example_face), str(broken), str(example_face), "--model",
+                        str(saved_model), "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("affectvlm: error")]
+    assert len(errors) == 1 and "broken.ply" in errors[0]
+    rows = json.loads(result.stdout)
+    assert [row["file"] for row in rows] == [str(example_face)] * 2
+    for row in rows:
+        assert set(row["scores"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+        assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert row["label"] == max(row["scores"], key=row["scores"].get)
+
+
+def test_predict_prints_a_readable_table(saved_model, example_face, tmp_path):
+    result = _affectvlm("predict", str(example_face), "--model", str(saved_model), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{example_face}: ") and "happiness" in result.stdout and "%" in result.stdout
+
+
+def test_render_saves_one_png_per_view(example_face, tmp_path):
+    result = _affectvlm("render", str(example_face), "--out", str(tmp_path / "views"), "--size", "96", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = sorted(path.name for path in (tmp_path / "views").iterdir())
+    assert names == ["example_face_frontal.png", "example_face_left.png", "example_face_right.png"]
+    image = Image.open(tmp_path / "views" / "example_face_frontal.png")
+    assert image.size == (96, 96) and image.getextrema() != ((0, 0), (0, 0), (0, 0))
+
+
+def test_every_subcommand_has_help(tmp_path):
+    for command in ([], ["predict"], ["render"]):
+        result = _affectvlm(*command, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and "usage: affectvlm" in result.stdout
