@@ -16,6 +16,9 @@ def _load(model_path: str):
     """Model and processor from a folder or Hub id (registration makes remote code unnecessary)."""
     import affectvlm  # noqa: F401  (registers the Auto classes)
     from transformers import AutoModel, AutoProcessor
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
 
     if model_path == str(DEFAULT_MODEL) and not DEFAULT_MODEL.is_dir():
         raise SystemExit(f"affectvlm: no default model bundled at {DEFAULT_MODEL}; pass --model PATH_OR_ID")

@@ -1,0 +1,128 @@
+"""AffectVLMConfig: the towers, views, fusion, labels, prompts and loss of one AffectVLM model."""
+
+from __future__ import annotations
+
+from transformers import CLIPTextConfig, CLIPVisionConfig, PreTrainedConfig
+
+from .losses_affectvlm import LOSS_TERMS
+from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, validate_template
+from .rendering_affectvlm import RENDER_MODES
+
+BASIC_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+
+# +-30 degrees: far enough to see the cheek, nasolabial fold and mouth corner in profile, near enough that
+# single-view 2.5D range scans (Bosphorus, BP4D+) show no stretched triangles at the occluding contour,
+# which appear past ~35-40 degrees. Positive yaw looks at the subject's left cheek.
+DEFAULT_VIEWS = (
+    {"name": "frontal", "yaw": 0.0, "pitch": 0.0},
+    {"name": "left", "yaw": 30.0, "pitch": 0.0},
+    {"name": "right", "yaw": -30.0, "pitch": 0.0},
+)
+DEFAULT_LOSS_WEIGHTS = {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0, "cross_entropy": 0.0}
+VIEW_FUSIONS = ("mean", "attention")
+
+
+class AffectVLMConfig(PreTrainedConfig):
+    r"""
+    Configuration of an [`AffectVLMModel`].
+
+    Args:
+        vision_config (`dict` or `CLIPVisionConfig`): the shared vision tower that encodes every rendered view.
+        text_config (`dict` or `CLIPTextConfig`): the text tower that encodes the emotion prompts.
+        projection_dim (`int`): size of the joint face-text embedding space.
+        views (`list[dict]`): the rendered views, each `{"name", "yaw", "pitch"}` in degrees.
+        render_mode (`str`): one of `"shaded"`, `"depth"`, `"normals"`, `"texture"`.
+        image_size (`int`): rendered view size in pixels; defaults to the vision tower's input size.
+        view_fusion (`str`): `"mean"` (uniform) or `"attention"` (a learned score per view).
+        emotion_labels (`list[str]`): the classes, in logit order. Default: the six basic emotions.
+        class_prompt_templates (`list[str]`): templates with `{adjective}` and/or `{noun}`, averaged into one
+            embedding per class at inference.
+        loss_weights (`dict[str, float]`): weight per loss term (`contrastive`, `triplet`, `infonce`,
+            `cross_entropy`); a weight of 0 turns the term off.
+        margin_init (`float`), margin_range (`list[float]`): the learnable margin and the open interval it
+            stays in.
+        logit_scale_init_value (`float`): initial log of the logit scale, as in CLIP.
+    """
+
+    model_type = "affectvlm"
+    sub_configs_defaults = {"vision_config": CLIPVisionConfig, "text_config": CLIPTextConfig}
+
+    vision_config: dict | CLIPVisionConfig | None = None
+    text_config: dict | CLIPTextConfig | None = None
+    projection_dim: int = 512
+    views: list | None = None
+    render_mode: str = "shaded"
+    image_size: int | None = None
+    view_fusion: str = "mean"
+    emotion_labels: list | None = None
+    class_prompt_templates: list | None = None
+    loss_weights: dict | None = None
+    margin_init: float = 0.3
+    margin_range: list | None = None
+    logit_scale_init_value: float = 2.6592
+    initializer_factor: float = 1.0
+
+    def __post_init__(self, **kwargs):
+        self.views = [dict(view) for view in (self.views or DEFAULT_VIEWS)]
+        self.emotion_labels = list(self.emotion_labels or BASIC_EMOTIONS)
+        self.class_prompt_templates = list(self.class_prompt_templates or DEFAULT_CLASS_TEMPLATES)
+        self.loss_weights = dict(DEFAULT_LOSS_WEIGHTS if self.loss_weights is None else self.loss_weights)
+        self.margin_range = list(self.margin_range or (0.0, 1.0))
+        kwargs.pop("id2label", None)
+        kwargs.pop("label2id", None)
+        kwargs.pop("num_labels", None)
+        self.id2label = dict(enumerate(self.emotion_labels))
+        self.label2id = {label: index for index, label in enumerate(self.emotion_labels)}
+        super().__post_init__(**kwargs)
+        if self.image_size is None:
+            self.image_size = self.vision_config.image_size
+        self._check()
+
+    @property
+    def num_views(self) -> int:
+        return len(self.views)
+
+    def _check(self) -> None:
+        """Fail at construction, with the field's name, rather than deep inside a forward pass."""
+        if self.projection_dim <= 0:
+            raise ValueError(f"projection_dim must be positive, got {self.projection_dim}")
+        if not self.views:
+            raise ValueError("views must name at least one view")
+        names = []
+        for view in self.views:
+            if set(view) - {"name", "yaw", "pitch"} or "name" not in view:
+                raise ValueError(f"each view is {{'name', 'yaw', 'pitch'}}, got {view}")
+            for angle in ("yaw", "pitch"):
+                value = float(view.get(angle, 0.0))
+                if not -90.0 <= value <= 90.0:
+                    raise ValueError(f"view {view['name']!r}: {angle} must be within [-90, 90] degrees, got {value}")
+            names.append(view["name"])
+        if len(set(names)) != len(names):
+            raise ValueError(f"view names must be unique, got {names}")
+        if self.render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {self.render_mode!r}")
+        if self.image_size != self.vision_config.image_size:
+            raise ValueError(
+                f"image_size ({self.image_size}) must equal vision_config.image_size ({self.vision_config.image_size})"
+            )
+        if self.view_fusion not in VIEW_FUSIONS:
+            raise ValueError(f"view_fusion must be one of {VIEW_FUSIONS}, got {self.view_fusion!r}")
+        if len(self.emotion_labels) < 2 or len(set(self.emotion_labels)) != len(self.emotion_labels):
+            raise ValueError(f"emotion_labels must hold at least two distinct labels, got {self.emotion_labels}")
+        if not self.class_prompt_templates:
+            raise ValueError("class_prompt_templates must hold at least one template")
+        for template in self.class_prompt_templates:
+            validate_template(template)
+        unknown = set(self.loss_weights) - set(LOSS_TERMS)
+        if unknown:
+            raise ValueError(f"unknown loss terms {sorted(unknown)}; known terms: {LOSS_TERMS}")
+        if any(weight < 0 for weight in self.loss_weights.values()):
+            raise ValueError(f"loss weights must be >= 0, got {self.loss_weights}")
+        if not any(weight > 0 for weight in self.loss_weights.values()):
+            raise ValueError(f"at least one loss term needs a positive weight, got {self.loss_weights}")
+        low, high = self.margin_range
+        if not low < self.margin_init < high:
+            raise ValueError(f"margin_init ({self.margin_init}) must lie inside margin_range ({low}, {high})")
+
+
+__all__ = ["AffectVLMConfig", "BASIC_EMOTIONS", "DEFAULT_VIEWS"]

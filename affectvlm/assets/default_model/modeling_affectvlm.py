@@ -1,0 +1,277 @@
+"""AffectVLMModel: shared CLIP vision tower over rendered views, view fusion, CLIP text tower, joint space."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import CLIPModel, CLIPTextModel, CLIPTokenizer, CLIPVisionModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput, logging
+
+from .configuration_affectvlm import AffectVLMConfig
+from .losses_affectvlm import AffectVLMLoss, LearnableMargin
+from .prompts_affectvlm import class_prompts
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class AffectVLMOutput(ModelOutput):
+    """
+    loss: the weighted sum of the configured loss terms (when labels are given and `return_loss` is not False).
+    logits: (batch, num_labels) scaled cosine similarity of each face to each class embedding.
+    view_embeds: (batch, views, dim) unit-norm embedding of every rendered view.
+    face_embeds: (batch, dim) unit-norm fused face embedding.
+    text_embeds: (batch, dim) unit-norm embedding of each face's prompt, when `input_ids` are given.
+    class_embeds: (num_labels, dim) unit-norm class embeddings (prompt ensembles).
+    view_weights: (batch, views) how much each view contributed to the face embedding (rows sum to 1).
+    loss_terms: each active loss term, unweighted.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    view_embeds: torch.FloatTensor | None = None
+    face_embeds: torch.FloatTensor | None = None
+    text_embeds: torch.FloatTensor | None = None
+    class_embeds: torch.FloatTensor | None = None
+    view_weights: torch.FloatTensor | None = None
+    loss_terms: dict[str, torch.Tensor] | None = None
+
+
+class AffectVLMViewFusion(nn.Module):
+    """Views -> one face embedding: a uniform mean, or softmax weights from a small learned scorer."""
+
+    def __init__(self, config: AffectVLMConfig):
+        super().__init__()
+        self.mode = config.view_fusion
+        if self.mode == "attention":
+            hidden = max(config.projection_dim // 4, 8)
+            self.scorer = nn.Sequential(nn.Linear(config.projection_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, view_embeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, views, _ = view_embeds.shape
+        if self.mode == "attention":
+            weights = self.scorer(view_embeds).squeeze(-1).softmax(dim=-1)
+        else:
+            weights = view_embeds.new_full((batch, views), 1.0 / views)
+        fused = torch.einsum("bv,bvd->bd", weights, view_embeds)
+        return F.normalize(fused, dim=-1), weights
+
+
+class AffectVLMPreTrainedModel(PreTrainedModel):
+    config_class = AffectVLMConfig
+    config: AffectVLMConfig
+    base_model_prefix = "affectvlm"
+    main_input_name = "pixel_values"
+    input_modalities = ("image", "text")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["CLIPTextEmbeddings", "CLIPEncoderLayer", "CLIPVisionEmbeddings"]
+    _supports_sdpa = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """The CLIP towers initialise themselves; this covers the parts AffectVLM adds."""
+        factor = self.config.initializer_factor
+        if isinstance(module, AffectVLMModel):
+            vision_width = self.config.vision_config.hidden_size
+            text_width = self.config.text_config.hidden_size
+            init.normal_(module.visual_projection.weight, std=vision_width**-0.5 * factor)
+            init.normal_(module.text_projection.weight, std=text_width**-0.5 * factor)
+            init.constant_(module.logit_scale, self.config.logit_scale_init_value)
+            init.zeros_(module.class_input_ids)
+            init.zeros_(module.class_attention_mask)
+            # here, not on the fusion module: a module with no direct parameters is skipped by the init walk
+            if module.view_fusion.mode == "attention":
+                scorer = module.view_fusion.scorer
+                init.normal_(scorer[0].weight, std=self.config.projection_dim**-0.5 * factor)
+                init.zeros_(scorer[0].bias)
+                init.zeros_(scorer[2].weight)  # starts as the uniform mean
+                init.zeros_(scorer[2].bias)
+        elif isinstance(module, LearnableMargin):
+            low, high = self.config.margin_range
+            fraction = (self.config.margin_init - low) / (high - low)
+            init.constant_(module.raw, math.log(fraction / (1.0 - fraction)))
+
+
+class AffectVLMModel(AffectVLMPreTrainedModel):
+    """Recognises the emotion of a face rendered into several views, by similarity to emotion prompts."""
+
+    def __init__(self, config: AffectVLMConfig):
+        super().__init__(config)
+        self.vision_model = CLIPVisionModel._from_config(config.vision_config)
+        self.text_model = CLIPTextModel._from_config(config.text_config)
+        self.visual_projection = nn.Linear(config.vision_config.hidden_size, config.projection_dim, bias=False)
+        self.text_projection = nn.Linear(config.text_config.hidden_size, config.projection_dim, bias=False)
+        self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
+        self.view_fusion = AffectVLMViewFusion(config)
+        self.loss_fn = AffectVLMLoss(config.loss_weights, config.margin_init, tuple(config.margin_range))
+        prompts = len(config.emotion_labels) * len(config.class_prompt_templates)
+        width = config.text_config.max_position_embeddings
+        # Tokenised class prompts travel with the weights, so a loaded checkpoint classifies without a tokenizer.
+        self.register_buffer("class_input_ids", torch.zeros(prompts, width, dtype=torch.long))
+        self.register_buffer("class_attention_mask", torch.zeros(prompts, width, dtype=torch.long))
+        self._class_cache: tuple[tuple, torch.Tensor] | None = None
+        self.post_init()
+
+    @classmethod
+    def from_clip(cls, clip_name_or_path: str, **config_kwargs) -> "AffectVLMModel":
+        """Start both towers, projections and logit scale from a pretrained transformers `CLIPModel`.
+
+        The class prompts are tokenised with the CLIP checkpoint's own tokenizer.
+        """
+        clip = CLIPModel.from_pretrained(clip_name_or_path)
+        config = AffectVLMConfig(
+            vision_config=clip.config.vision_config.to_dict(),
+            text_config=clip.config.text_config.to_dict(),
+            projection_dim=clip.config.projection_dim,
+            logit_scale_init_value=float(clip.logit_scale.detach()),
+            **config_kwargs,
+        )
+        model = cls(config)
+        for name in ("vision_model", "text_model", "visual_projection", "text_projection"):
+            getattr(model, name).load_state_dict(getattr(clip, name).state_dict())
+        with torch.no_grad():
+            model.logit_scale.copy_(clip.logit_scale)
+        tokenizer = CLIPTokenizer.from_pretrained(clip_name_or_path)
+        prompts = class_prompts(config.emotion_labels, config.class_prompt_templates)
+        tokens = tokenizer(
+            prompts, padding="max_length", max_length=config.text_config.max_position_embeddings,
+            truncation=True, return_tensors="pt",
+        )
+        model.set_class_prompts(tokens["input_ids"], tokens["attention_mask"])
+        model.config._name_or_path = str(clip_name_or_path)
+        return model
+
+    def set_class_prompts(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+        """Store the tokenised class prompts: labels x templates rows, label-major, padded to the text length."""
+        expected = tuple(self.class_input_ids.shape)
+        if tuple(input_ids.shape) != expected or tuple(attention_mask.shape) != expected:
+            raise ValueError(
+                f"class prompts must have shape {expected} (labels x templates, max_position_embeddings), "
+                f"got {tuple(input_ids.shape)}; tokenize with padding='max_length'"
+            )
+        with torch.no_grad():
+            self.class_input_ids.copy_(input_ids)
+            self.class_attention_mask.copy_(attention_mask)
+        self._class_cache = None
+
+    @property
+    def has_class_prompts(self) -> bool:
+        return bool((self.class_attention_mask.sum(dim=1) > 0).all())
+
+    def get_text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Unit-norm prompt embeddings (n, dim). Trailing padding is trimmed: it cannot change the result."""
+        if attention_mask is not None:
+            length = int(attention_mask.sum(dim=1).max())
+            input_ids, attention_mask = input_ids[:, :length], attention_mask[:, :length]
+        pooled = self.text_model(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+        return F.normalize(self.text_projection(pooled), dim=-1)
+
+    def get_view_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Unit-norm embedding of every view (batch, views, dim), all views through the one shared tower."""
+        if pixel_values.ndim != 5:
+            raise ValueError(f"pixel_values must be (batch, views, 3, H, W), got shape {tuple(pixel_values.shape)}")
+        batch, views = pixel_values.shape[:2]
+        if views != self.config.num_views:
+            raise ValueError(f"pixel_values has {views} views but the model is configured for {self.config.num_views}")
+        flat = pixel_values.flatten(0, 1).to(self.visual_projection.weight.dtype)
+        pooled = self.vision_model(pixel_values=flat).pooler_output
+        return F.normalize(self.visual_projection(pooled), dim=-1).view(batch, views, -1)
+
+    def get_face_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Unit-norm fused face embeddings (batch, dim)."""
+        return self.view_fusion(self.get_view_features(pixel_values))[0]
+
+    def get_class_embeddings(
+        self, class_input_ids: torch.Tensor | None = None, class_attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """One unit-norm embedding per class: the mean of its template embeddings, renormalised.
+
+        Without gradients the stored prompts' embeddings are cached; the cache key follows every in-place change
+        of the text tower's parameters (optimizer steps, load_state_dict) and of the stored prompts.
+        """
+        custom = class_input_ids is not None
+        if not custom:
+            if not self.has_class_prompts:
+                raise ValueError(
+                    "this model has no class prompts: call model.set_class_prompts(**processor.class_prompt_inputs())"
+                    " or start it with AffectVLMModel.from_clip / from_pretrained"
+                )
+            class_input_ids, class_attention_mask = self.class_input_ids, self.class_attention_mask
+        use_cache = not custom and not torch.is_grad_enabled()
+        key = self._text_state_key() if use_cache else None
+        if use_cache and self._class_cache is not None and self._class_cache[0] == key:
+            return self._class_cache[1]
+        templates = len(self.config.class_prompt_templates) if not custom else None
+        embeds = self.get_text_features(class_input_ids, class_attention_mask)
+        if templates is not None:
+            embeds = F.normalize(embeds.view(-1, templates, embeds.shape[-1]).mean(dim=1), dim=-1)
+        if use_cache:
+            self._class_cache = (key, embeds)
+        return embeds
+
+    def _text_state_key(self) -> tuple:
+        tensors = [*self.text_model.parameters(), self.text_projection.weight, self.class_input_ids]
+        return tuple((tensor.data_ptr(), tensor._version, tensor.dtype) for tensor in tensors)
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        return_loss: bool | None = None,
+        class_input_ids: torch.Tensor | None = None,
+        class_attention_mask: torch.Tensor | None = None,
+        **kwargs,
+    ) -> AffectVLMOutput:
+        r"""
+        pixel_values: (batch, views, 3, H, W) rendered views.
+        input_ids / attention_mask: one prompt per face (training), for the InfoNCE term and `text_embeds`.
+        labels: (batch,) class indices; with them the loss is computed unless `return_loss=False`.
+        class_input_ids / class_attention_mask: other class prompts (one per class) for zero-shot scoring.
+        """
+        view_embeds = self.get_view_features(pixel_values)
+        face_embeds, view_weights = self.view_fusion(view_embeds)
+        text_embeds = self.get_text_features(input_ids, attention_mask) if input_ids is not None else None
+        logit_scale = self.logit_scale.exp()
+
+        class_embeds = logits = None
+        if class_input_ids is not None or self.has_class_prompts:
+            class_embeds = self.get_class_embeddings(class_input_ids, class_attention_mask)
+            logits = logit_scale * face_embeds @ class_embeds.t()
+        elif not getattr(self, "_warned_no_class_prompts", False):
+            logger.warning("no class prompts are set, so no logits: see AffectVLMModel.set_class_prompts")
+            self._warned_no_class_prompts = True
+
+        loss = loss_terms = None
+        if labels is not None and return_loss is not False:
+            result = self.loss_fn(
+                labels=labels,
+                view_embeds=view_embeds,
+                face_embeds=face_embeds,
+                text_embeds=text_embeds,
+                logit_scale=logit_scale,
+                class_logits=logits,
+            )
+            loss, loss_terms = result.total, result.terms
+        elif return_loss:
+            raise ValueError("return_loss=True needs labels")
+
+        return AffectVLMOutput(
+            loss=loss,
+            logits=logits,
+            view_embeds=view_embeds,
+            face_embeds=face_embeds,
+            text_embeds=text_embeds,
+            class_embeds=class_embeds,
+            view_weights=view_weights,
+            loss_terms=loss_terms,
+        )
+
+
+__all__ = ["AffectVLMModel", "AffectVLMOutput", "AffectVLMPreTrainedModel"]

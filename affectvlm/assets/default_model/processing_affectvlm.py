@@ -1,0 +1,202 @@
+"""AffectVLMProcessor: meshes -> rendered views -> pixel_values; labels + metadata -> prompts -> input_ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from transformers import BatchFeature, ProcessorMixin
+
+from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
+from .meshes_affectvlm import MeshLimits, load_mesh
+from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
+from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
+
+ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
+
+
+class AffectVLMProcessor(ProcessorMixin):
+    r"""
+    Renders each mesh into the configured views and prepares them with CLIP's image processor; turns emotion
+    labels (and optional metadata: age group, gender, ethnicity, intensity) into augmented prompts for the
+    tokenizer. The render settings are saved in `processor_config.json`.
+
+    Args:
+        image_processor (`CLIPImageProcessorPil`): resizes and normalises each rendered view.
+        tokenizer (`CLIPTokenizer`): CLIP's BPE tokenizer.
+        views (`list[dict]`): `{"name", "yaw", "pitch"}` per view, in degrees.
+        render_mode (`str`): `"shaded"`, `"depth"`, `"normals"` or `"texture"`.
+        render_size (`int`): rendered view size in pixels.
+        emotion_labels (`list[str]`): class names, in the model's logit order.
+        class_prompt_templates (`list[str]`): the inference prompt ensemble.
+        max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
+    """
+
+    def __init__(
+        self,
+        image_processor=None,
+        tokenizer=None,
+        views: list[dict] | None = None,
+        render_mode: str = "shaded",
+        render_size: int = 224,
+        emotion_labels: list[str] | None = None,
+        class_prompt_templates: list[str] | None = None,
+        max_vertices: int = MeshLimits.max_vertices,
+        max_faces: int = MeshLimits.max_faces,
+        max_file_bytes: int = MeshLimits.max_file_bytes,
+        **kwargs,
+    ):
+        if render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
+        self.views = [dict(view) for view in (views or DEFAULT_VIEWS)]
+        self.render_mode = render_mode
+        self.render_size = int(render_size)
+        self.emotion_labels = list(emotion_labels or BASIC_EMOTIONS)
+        self.class_prompt_templates = list(class_prompt_templates or DEFAULT_CLASS_TEMPLATES)
+        self.max_vertices = int(max_vertices)
+        self.max_faces = int(max_faces)
+        self.max_file_bytes = int(max_file_bytes)
+        super().__init__(image_processor, tokenizer, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: AffectVLMConfig, image_processor=None, tokenizer=None) -> "AffectVLMProcessor":
+        """A processor whose views, render settings, labels and templates match a model config."""
+        if image_processor is None:
+            from transformers import CLIPImageProcessorPil
+
+            size = config.image_size
+            image_processor = CLIPImageProcessorPil(
+                size={"shortest_edge": size}, crop_size={"height": size, "width": size}
+            )
+        return cls(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            views=config.views,
+            render_mode=config.render_mode,
+            render_size=config.image_size,
+            emotion_labels=config.emotion_labels,
+            class_prompt_templates=config.class_prompt_templates,
+        )
+
+    @property
+    def view_specs(self) -> list[ViewSpec]:
+        return [ViewSpec(view["name"], float(view.get("yaw", 0.0)), float(view.get("pitch", 0.0))) for view in self.views]
+
+    @property
+    def mesh_limits(self) -> MeshLimits:
+        return MeshLimits(self.max_vertices, self.max_faces, self.max_file_bytes)
+
+    def render(self, mesh) -> list[Image.Image]:
+        """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
+        face = load_mesh(mesh, self.mesh_limits)
+        arrays = render_views(face, self.view_specs, mode=self.render_mode, image_size=self.render_size)
+        return [Image.fromarray(array) for array in arrays]
+
+    def __call__(
+        self,
+        meshes=None,
+        images: Sequence[ViewImages] | None = None,
+        text: str | list[str] | None = None,
+        labels: Sequence[str | int] | None = None,
+        metadata: Sequence[Mapping[str, object] | None] | None = None,
+        augment_prompts: bool = True,
+        prompt_seed: int | None = None,
+        return_tensors: str = "pt",
+        **kwargs,
+    ) -> BatchFeature:
+        r"""
+        Any of the inputs may be left out: prompts alone serve a trainer whose views are already cached.
+
+        meshes: one mesh or a list (paths, `FaceMesh`, `trimesh.Trimesh`, `(vertices, faces)`), rendered here.
+        images: instead of meshes, already-rendered views: per face, a list of view images (or a (views, H, W, 3)
+            uint8 array), in the configured view order.
+        text: one prompt per face; when absent and `labels` are given, prompts are built from the labels (and
+            `metadata`), augmented unless `augment_prompts=False`, deterministic under `prompt_seed`.
+        labels: one emotion per face, as a name or an index into `emotion_labels`; returned as `labels`.
+        """
+        if meshes is not None and images is not None:
+            raise ValueError("pass `meshes` (to render) or `images` (already-rendered views), not both")
+        if meshes is None and images is None and text is None and labels is None:
+            raise ValueError("nothing to process: pass meshes, images, text or labels")
+        if meshes is not None:
+            if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
+                meshes = [meshes]
+            images = [self.render(mesh) for mesh in meshes]
+        data = {}
+        if images is not None:
+            data["pixel_values"] = self._pixel_values(images)
+        count = data["pixel_values"].shape[0] if data else len(labels if labels is not None else _as_list(text))
+
+        label_names = None
+        if labels is not None:
+            if len(labels) != count:
+                raise ValueError(f"got {count} faces but {len(labels)} labels")
+            indices = [self._label_index(label) for label in labels]
+            label_names = [self.emotion_labels[index] for index in indices]
+            data["labels"] = torch.tensor(indices, dtype=torch.long)
+        if text is None and label_names is not None:
+            text = training_prompts(label_names, metadata, augment=augment_prompts, seed=prompt_seed,
+                                    templates=self.class_prompt_templates)
+        if text is not None:
+            text = _as_list(text)
+            if len(text) != count:
+                raise ValueError(f"got {count} faces but {len(text)} prompts")
+            data.update(self._tokenize(text))
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def class_prompt_inputs(
+        self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Tokenised labels x templates prompts, padded to the text length, for `model.set_class_prompts`."""
+        prompts = class_prompts(labels or self.emotion_labels, templates or self.class_prompt_templates)
+        return self._tokenize(prompts, pad_to_max=True)
+
+    def _tokenize(self, text: list[str], pad_to_max: bool = False) -> dict[str, torch.Tensor]:
+        if self.tokenizer is None:
+            raise ValueError("this processor has no tokenizer; it can prepare views but not prompts")
+        padding = "max_length" if pad_to_max else "longest"
+        tokens = self.tokenizer(text, padding=padding, truncation=True, return_tensors="pt")
+        return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
+
+    def _pixel_values(self, images: Sequence[ViewImages]) -> torch.Tensor:
+        views = len(self.views)
+        flat = []
+        for index, face_views in enumerate(images):
+            if len(face_views) != views:
+                raise ValueError(f"face {index} has {len(face_views)} view images, the processor expects {views}")
+            flat.extend(_as_rgb(view) for view in face_views)
+        pixels = self.image_processor(flat, return_tensors="pt")["pixel_values"]
+        return pixels.view(len(images), views, *pixels.shape[1:])
+
+    def _label_index(self, label: str | int) -> int:
+        if isinstance(label, (int, np.integer)) and 0 <= int(label) < len(self.emotion_labels):
+            return int(label)
+        if isinstance(label, str) and label in self.emotion_labels:
+            return self.emotion_labels.index(label)
+        raise ValueError(f"unknown label {label!r}; labels are {self.emotion_labels}")
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["pixel_values", "input_ids", "attention_mask"]
+
+
+def _as_list(text: str | Sequence[str]) -> list[str]:
+    return [text] if isinstance(text, str) else list(text)
+
+
+def _is_vertices_faces_pair(value) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(item, np.ndarray) for item in value)
+
+
+def _as_rgb(view) -> Image.Image:
+    if isinstance(view, Image.Image):
+        return view.convert("RGB")
+    array = np.asarray(view)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[-1] != 3:
+        raise ValueError(f"a view image must be an RGB PIL image or a (H, W, 3) uint8 array, got {array.dtype} {array.shape}")
+    return Image.fromarray(array)
+
+
+__all__ = ["AffectVLMProcessor"]
