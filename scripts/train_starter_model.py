@@ -19,8 +19,9 @@ from tqdm.auto import tqdm
 
 import affectvlm
 from affectvlm.data.synthetic import synthesize_face
+from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
 
-EMOTIONS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+EMOTIONS = list(BASIC_EMOTIONS)
 
 
 def starter_config() -> affectvlm.AffectVLMConfig:

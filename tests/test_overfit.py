@@ -3,9 +3,10 @@
 import torch
 
 from affectvlm.data.synthetic import synthesize_face
+from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
 from conftest import tiny_model_and_processor
 
-EMOTIONS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+EMOTIONS = list(BASIC_EMOTIONS)
 STEPS, WARMUP = 200, 60
 
 

@@ -59,9 +59,13 @@ class LearnableMargin(nn.Module):
         super().__init__()
         if not low < init < high:
             raise ValueError(f"LearnableMargin needs low < init < high, got low={low}, init={init}, high={high}")
-        self.low, self.high = float(low), float(high)
-        frac = (init - low) / (high - low)
-        self.raw = nn.Parameter(torch.tensor(math.log(frac / (1.0 - frac))))
+        self.low, self.high, self.init = float(low), float(high), float(init)
+        self.raw = nn.Parameter(torch.tensor(self.initial_raw()))
+
+    def initial_raw(self) -> float:
+        """The raw value at which forward() returns `init` (the inverse of the sigmoid map)."""
+        fraction = (self.init - self.low) / (self.high - self.low)
+        return math.log(fraction / (1.0 - fraction))
 
     def forward(self) -> torch.Tensor:
         return self.low + (self.high - self.low) * torch.sigmoid(self.raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -62,7 +63,7 @@ def main() -> None:
         end_cold, end_warm = _timed(lambda: model(**processor(meshes=args.mesh)), args.repeats)
 
     results = {
-        "machine": {"cpu_count": torch.get_num_threads(), "platform": platform.platform(), "torch": torch.__version__},
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(), "torch": torch.__version__},
         "mesh": {"file": Path(args.mesh).name, "vertices": len(mesh.vertices), "triangles": len(mesh.faces)},
         "model": args.model or "random ViT-B/32-sized", "parameters": sum(p.numel() for p in model.parameters()),
         "views": len(views), "render_size": processor.render_size, "render_mode": processor.render_mode,

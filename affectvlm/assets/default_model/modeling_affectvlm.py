@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -92,9 +91,7 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
                 init.zeros_(scorer[2].weight)  # starts as the uniform mean
                 init.zeros_(scorer[2].bias)
         elif isinstance(module, LearnableMargin):
-            low, high = self.config.margin_range
-            fraction = (self.config.margin_init - low) / (high - low)
-            init.constant_(module.raw, math.log(fraction / (1.0 - fraction)))
+            init.constant_(module.raw, module.initial_raw())
 
 
 class AffectVLMModel(AffectVLMPreTrainedModel):
@@ -206,9 +203,9 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         key = self._text_state_key() if use_cache else None
         if use_cache and self._class_cache is not None and self._class_cache[0] == key:
             return self._class_cache[1]
-        templates = len(self.config.class_prompt_templates) if not custom else None
         embeds = self.get_text_features(class_input_ids, class_attention_mask)
-        if templates is not None:
+        if not custom:  # stored prompts are labels x templates: average each label's templates
+            templates = len(self.config.class_prompt_templates)
             embeds = F.normalize(embeds.view(-1, templates, embeds.shape[-1]).mean(dim=1), dim=-1)
         if use_cache:
             self._class_cache = (key, embeds)
