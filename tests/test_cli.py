@@ -55,3 +55,11 @@ def test_every_subcommand_has_help(tmp_path):
     for command in ([], ["predict"], ["render"]):
         result = _affectvlm(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "usage: affectvlm" in result.stdout
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(saved_model, example_face, tmp_path):
+    # `true` exits before the model has loaded, so every write meets a closed pipe
+    command = f"set -o pipefail; {sys.executable} -m affectvlm.cli predict {example_face} --model {saved_model} | true"
+    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
