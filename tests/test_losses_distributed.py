@@ -64,6 +64,20 @@ def _terms_and_grads(rows: slice) -> tuple[dict[str, torch.Tensor], dict[str, to
     return {name: value.detach() for name, value in out.terms.items()}, dict(zip(wrt, grads))
 
 
+UNEVEN_ROWS = (slice(0, 5), slice(5, 8))  # a short last batch: rank 0 holds 5 rows, rank 1 holds 3
+
+
+def _uneven_gather(rank: int) -> dict[str, torch.Tensor]:
+    """Gather shards of different lengths; the gradient of sum(weights * gathered) for the local rows."""
+    views = _global_batch()["view_embeds"]
+    local = views[UNEVEN_ROWS[rank]].clone().requires_grad_()
+    gathered = gather_features(local)
+    weights = torch.arange(gathered.numel(), dtype=gathered.dtype).reshape(gathered.shape)
+    (grad,) = torch.autograd.grad((weights * gathered).sum(), local)
+    labels = gather_features(_global_batch()["labels"][UNEVEN_ROWS[rank]])
+    return {"views": gathered.detach(), "labels": labels, "grad": grad, "weights": weights}
+
+
 def _worker(rank: int, out_dir: str, port: int) -> None:
     torch.set_num_threads(1)
     dist.init_process_group(
@@ -81,6 +95,7 @@ def _worker(rank: int, out_dir: str, port: int) -> None:
             "rank": dist.get_rank(),
             "gathered_views": gather_features(batch["view_embeds"][rows]),
             "gathered_labels": gather_features(batch["labels"][rows]),
+            "uneven": _uneven_gather(rank),
             "terms": terms,
             "grads": grads,
         }
@@ -122,6 +137,13 @@ def test_affectvlm_loss_across_two_gloo_ranks(tmp_path):
         # (a) gather_features returns the full global batch, in rank order.
         torch.testing.assert_close(result["gathered_views"], batch["view_embeds"], atol=0, rtol=0)
         assert torch.equal(result["gathered_labels"], batch["labels"])
+
+        # Shards of different lengths gather in rank order, and each rank's gradient is the sum over the
+        # two ranks of d(sum(weights * gathered))/d(local rows), i.e. 2 x weights for its rows.
+        uneven = result["uneven"]
+        torch.testing.assert_close(uneven["views"], batch["view_embeds"], atol=0, rtol=0)
+        assert torch.equal(uneven["labels"], batch["labels"])
+        torch.testing.assert_close(uneven["grad"], WORLD_SIZE * uneven["weights"][UNEVEN_ROWS[rank]], atol=0, rtol=0)
 
         # (b) batch-level terms are the single-process value over the global batch; cross-entropy is local.
         for name in ("contrastive", "triplet", "infonce"):

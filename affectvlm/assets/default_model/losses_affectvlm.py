@@ -26,25 +26,59 @@ _TERM_INPUTS = {
 }
 
 
+class _AllGatherWithGradient(torch.autograd.Function):
+    """all_gather whose backward sums every rank's gradient for the local rows (all_reduce, then slice).
+
+    Written here rather than taken from ``torch.distributed.nn`` (deprecated in torch 2.13) so that it
+    works the same on gloo and NCCL; shards may differ in length (a short last batch).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        sizes = _gather_sizes(x)
+        ctx.sizes, ctx.rank = sizes, dist.get_rank()
+        return _pad_gather_unpad(x, sizes)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        start = sum(ctx.sizes[: ctx.rank])
+        return grad[start : start + ctx.sizes[ctx.rank]]
+
+
+def _gather_sizes(x: torch.Tensor) -> list[int]:
+    size = torch.tensor([x.shape[0]], device=x.device)
+    sizes = [torch.zeros_like(size) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, size)
+    return [int(s) for s in sizes]
+
+
+def _pad_gather_unpad(x: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """all_gather for shards of different lengths: pad each to the longest, gather, drop the padding."""
+    longest = max(sizes)
+    padded = x.new_zeros((longest, *x.shape[1:]))
+    padded[: x.shape[0]] = x
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded.contiguous())
+    return torch.cat([part[:size] for part, size in zip(parts, sizes)], dim=0)
+
+
 def gather_features(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` from all ranks along dim 0 (rank order), keeping gradients for float tensors.
 
     Pair-based losses need negatives/positives from the whole global batch, not just the local shard.
-    The autograd all_gather SUMS the incoming gradients of every rank into the local slice in backward;
-    since every rank computes the same global loss, each rank's local gradient is world_size times the
-    single-process gradient, which DDP's averaging over ranks turns back into exactly the global gradient.
-    Non-float tensors (labels) are gathered without autograd. All ranks must pass the same shape.
+    In backward, every rank's gradient for the local rows is SUMMED; since every rank computes the same
+    global loss, each rank's local gradient is world_size times the single-process gradient, which DDP's
+    averaging over ranks turns back into exactly the global gradient. Non-float tensors (labels) are
+    gathered without autograd. Shards may differ in length along dim 0.
     Without an initialised process group of more than one rank, ``x`` is returned unchanged.
     """
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
     if x.is_floating_point():
-        import torch.distributed.nn.functional as dist_nn  # only importable when distributed is available
-
-        return torch.cat(dist_nn.all_gather(x), dim=0)
-    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-    dist.all_gather(parts, x.contiguous())
-    return torch.cat(parts, dim=0)
+        return _AllGatherWithGradient.apply(x)
+    return _pad_gather_unpad(x, _gather_sizes(x))
 
 
 class LearnableMargin(nn.Module):
