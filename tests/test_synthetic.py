@@ -1,0 +1,97 @@
+"""Synthetic faces: reproducible, varied around their prototype, with metadata; 4D sequences rise and fall."""
+
+import numpy as np
+import pytest
+
+from affectvlm.data.synthetic import (
+    DEFAULT_VARIATION,
+    NO_VARIATION,
+    SEQUENCE_PHASES,
+    Variation,
+    expression_envelope,
+    expression_weights,
+    face_model,
+    subject_attributes,
+    synthesize_face,
+    synthesize_sequence,
+)
+
+
+def test_same_seeds_give_the_same_face_and_other_seeds_differ():
+    first = synthesize_face(3, "anger", 3, DEFAULT_VARIATION, sample_seed=1)
+    again = synthesize_face(3, "anger", 3, DEFAULT_VARIATION, sample_seed=1)
+    other_sample = synthesize_face(3, "anger", 3, DEFAULT_VARIATION, sample_seed=2)
+    np.testing.assert_array_equal(first.vertices, again.vertices)
+    assert first.vertices.shape != other_sample.vertices.shape or not np.allclose(first.vertices, other_sample.vertices)
+
+
+def test_without_variation_the_face_is_the_prototype():
+    model = face_model()
+    face = synthesize_face(5, "surprise", 4, NO_VARIATION)
+    identity = synthesize_face(5, "neutral", 0, NO_VARIATION)
+    expression = np.tensordot(expression_weights("surprise", 4), model.expression_deltas, axes=1)
+    np.testing.assert_allclose(face.vertices - identity.vertices, expression, atol=1e-4)
+    assert face.metadata["intensity"] == 4 and identity.metadata["intensity"] == 0
+
+
+def test_variation_jitters_and_unbalances_the_prototype():
+    names = face_model().expression_names
+    prototype = expression_weights("happiness", 4)
+    rng = np.random.default_rng(0)
+    varied = [expression_weights("happiness", 4, Variation(extra_unit_rate=0.0), rng) for _ in range(20)]
+    smile_l, smile_r = names.index("mouthSmile_L"), names.index("mouthSmile_R")
+    assert prototype[smile_l] == prototype[smile_r] == 1.0
+    assert any(weights[smile_l] != weights[smile_r] for weights in varied)  # asymmetry
+    assert np.std([weights[names.index("cheekSquint_L")] for weights in varied]) > 0.05  # intensity jitter
+    extra = [expression_weights("happiness", 4, Variation(extra_unit_rate=3.0), rng) for _ in range(10)]
+    assert any(((weights > 0) & (prototype == 0)).any() for weights in extra)  # extra action units
+
+
+def test_intensity_scales_the_expression():
+    weak, strong = expression_weights("sadness", 1), expression_weights("sadness", 4)
+    np.testing.assert_allclose(weak * 4, strong, atol=1e-6)
+
+
+@pytest.mark.parametrize(("emotion", "intensity"), [("joy", 4), ("anger", 0), ("anger", 5), ("neutral", 2)])
+def test_bad_emotion_or_intensity_is_refused(emotion, intensity):
+    with pytest.raises(ValueError, match=emotion if emotion == "joy" else "intensity"):
+        synthesize_face(1, emotion, intensity)
+
+
+def test_crops_cut_part_of_the_face_and_keep_the_mesh_valid():
+    crop_always = Variation(crop_probability=1.0, crop_max_fraction=0.3)
+    full = synthesize_face(2, "fear", 4, NO_VARIATION)
+    cropped = synthesize_face(2, "fear", 4, crop_always, sample_seed=4)
+    assert cropped.metadata["cropped"] is True
+    assert len(cropped.vertices) < len(full.vertices)
+    assert cropped.faces.max() < len(cropped.vertices) and cropped.faces.min() >= 0
+    assert 0 < len(cropped.landmarks) <= 68
+
+
+def test_subject_attributes_are_fixed_by_the_seed_and_vary_across_subjects():
+    assert subject_attributes(11) == subject_attributes(11)
+    attributes = [subject_attributes(seed) for seed in range(40)]
+    assert {a["gender"] for a in attributes} == {"female", "male"}
+    assert len({a["age_group"] for a in attributes}) == 3
+    face = synthesize_face(11, "disgust", 2)
+    assert {key: face.metadata[key] for key in ("gender", "age_group", "ethnicity")} == subject_attributes(11)
+
+
+def test_sequence_goes_neutral_onset_apex_offset_neutral():
+    envelope = expression_envelope(40)
+    phases = [phase for phase, _ in envelope]
+    assert [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]] == [p for p, _ in SEQUENCE_PHASES]
+    levels = np.array([level for _, level in envelope])
+    apex = [i for i, p in enumerate(phases) if p == "apex"]
+    onset = [i for i, p in enumerate(phases) if p == "onset"]
+    assert levels[0] == levels[-1] == 0.0 and (levels[apex] == 1.0).all()
+    assert (np.diff(levels[onset]) > 0).all()
+
+    uncropped = Variation(crop_probability=0.0)
+    frames = synthesize_sequence(4, "surprise", num_frames=10, fps=5.0, variation=uncropped)
+    assert [f.metadata["frame"] for f in frames] == list(range(10))
+    assert frames[3].metadata["time_s"] == pytest.approx(0.6)
+    chin = np.array([f.vertices[face_model().landmarks68[8], 1] for f in frames])  # drops as the jaw opens
+    assert chin[len(frames) // 2] < chin[0] - 0.3 and abs(chin[-1] - chin[0]) < 0.3
+    with pytest.raises(ValueError, match="at least"):
+        expression_envelope(3)
