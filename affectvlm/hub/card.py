@@ -1,0 +1,225 @@
+"""Build an AffectVLM model card: hub_card/'s Jinja template and default metadata, filled from the model folder,
+the training summary and the evaluation results, so that no number on the card is typed by hand."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .model_facts import ModelFacts, format_count, read_model_facts
+from .records import dataset_title
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "modelcard_template.md"
+METADATA_NAME = "metadata.yaml"
+NOT_RECORDED = "not recorded"
+HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def find_card_dir(card_dir: str | Path | None = None) -> Path:
+    """hub_card/ (template + default metadata): the given folder, else the one at the root of this checkout.
+
+    It is not package data: publishing runs from a checkout (scripts/push_to_hub.py is not installed either).
+    """
+    folder = Path(card_dir) if card_dir is not None else Path(__file__).resolve().parents[2] / "hub_card"
+    for name in (TEMPLATE_NAME, METADATA_NAME):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(
+                f"no {name} in {folder}: run from a checkout of the AffectVLM repository or pass the hub_card folder")
+    return folder
+
+
+def build_model_card(
+    model_dir: str | Path,
+    *,
+    model_id: str,
+    model_name: str | None = None,
+    results: Sequence[dict[str, Any]] = (),
+    training_summary: dict[str, Any] | None = None,
+    card_dir: str | Path | None = None,
+) -> ModelCard:
+    """The card of the model saved in `model_dir`.
+
+    model_id: what users pass to from_pretrained (the Hub repo id, or a local path for a bundled model).
+    model_name: the card's title and model-index name; default: the last part of `model_id`.
+    results: evaluation results records (records.load_results); each gives a model-index entry and tables.
+    training_summary: the trainer's training_summary.json (records.load_training_summary), if any.
+    """
+    card_dir = find_card_dir(card_dir)
+    facts = read_model_facts(model_dir)
+    name = model_name or model_id.rstrip("/").split("/")[-1]
+    metadata = yaml.safe_load((card_dir / METADATA_NAME).read_text())
+    for result in results:
+        if list(result["labels"]) != facts.labels:
+            logger.warning("results for %s use labels %s; the model's are %s",
+                           dataset_title(result["dataset"]), result["labels"], facts.labels)
+    card_data = ModelCardData(
+        **metadata,
+        model_name=name,
+        base_model=_hub_base_model(training_summary),
+        datasets=_training_datasets(training_summary),
+        eval_results=[entry for result in results for entry in eval_results(result, metadata["pipeline_tag"])]
+        or None,
+    )
+    training_dataset = (training_summary or {}).get("dataset")
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(card_dir / TEMPLATE_NAME),
+        title=name,
+        model_id=model_id,
+        facts=facts,
+        parameters=format_count(facts.num_parameters),
+        views=", ".join(_describe_view(view) for view in facts.views),
+        training_rows=training_rows(training_summary, facts) if training_summary else None,
+        synthetic_training=bool(training_dataset and training_dataset.get("synthetic")),
+        evaluations=[evaluation_tables(result) for result in results],
+        synthetic_evaluation=any(result["dataset"].get("synthetic") for result in results),
+    )
+
+
+def eval_results(result: dict[str, Any], task_type: str) -> list[EvalResult]:
+    """model-index entries of one results record: accuracy and macro-F1 (means over folds), and the 4D
+    sequence-level accuracy when recorded."""
+    dataset = result["dataset"]
+    folds = result["summary"]["num_folds"]
+    task_name = f"{result['task'].upper()} facial expression recognition"
+    if result["zero_shot"]:
+        task_name += " (zero-shot)"
+    common = {
+        "task_type": task_type,
+        "task_name": task_name,
+        "dataset_type": _slug(dataset_title(dataset)),
+        "dataset_name": dataset_title(dataset),
+        "dataset_split": dataset.get("protocol"),
+    }
+    summary = result["summary"]
+    accuracy = "Frame accuracy" if result.get("sequence") else "Accuracy"
+    entries = [
+        EvalResult(**common, metric_type="accuracy", metric_value=summary["accuracy"]["mean"],
+                   metric_name=f"{accuracy} (mean of {_folds(folds)})"),
+        EvalResult(**common, metric_type="f1", metric_config="macro", metric_value=summary["macro_f1"]["mean"],
+                   metric_name=f"Macro-F1 (mean of {_folds(folds)})"),
+    ]
+    if result.get("sequence"):
+        entries.append(EvalResult(**common, metric_type="accuracy",
+                                  metric_value=result["sequence"]["sequence_accuracy"]["mean"],
+                                  metric_name=f"Sequence accuracy (mean of {_folds(folds)})"))
+    return entries
+
+
+def evaluation_tables(result: dict[str, Any]) -> dict[str, Any]:
+    """One results record as the template's table rows, every number formatted as a percentage here."""
+    labels, folds, summary = result["labels"], result["folds"], result["summary"]
+    per_class = []
+    for label in labels:
+        scores = [fold["per_class"][label] for fold in folds]
+        means = {field: percent(sum(score[field] for score in scores) / len(scores))
+                 for field in ("precision", "recall", "f1")}
+        per_class.append({"label": label, **means, "support": sum(int(score["support"]) for score in scores)})
+    size = range(len(labels))
+    confusion = [[sum(int(fold["confusion_matrix"][true][predicted]) for fold in folds) for predicted in size]
+                 for true in size]
+    sequence = result.get("sequence")
+    return {
+        "title": dataset_title(result["dataset"]),
+        "task": result["task"].upper(),
+        "zero_shot": result["zero_shot"],
+        "protocol": result["dataset"].get("protocol") or NOT_RECORDED,
+        "synthetic": bool(result["dataset"].get("synthetic")),
+        "command": result["command"],
+        "labels": labels,
+        "fold_rows": [{"fold": fold["fold"], "num_samples": fold["num_samples"], "accuracy": percent(fold["accuracy"]),
+                       "macro_f1": percent(fold["macro_f1"])} for fold in folds],
+        "num_samples": sum(fold["num_samples"] for fold in folds),
+        "mean_accuracy": percent_mean_std(summary["accuracy"]),
+        "mean_macro_f1": percent_mean_std(summary["macro_f1"]),
+        "per_class_rows": per_class,
+        "confusion_rows": [{"label": label, "counts": row} for label, row in zip(labels, confusion)],
+        "sequence_rows": [
+            {"level": "frame", "accuracy": percent_mean_std(sequence["frame_accuracy"])},
+            {"level": "sequence", "accuracy": percent_mean_std(sequence["sequence_accuracy"])},
+        ] if sequence else [],
+    }
+
+
+def training_rows(summary: dict[str, Any], facts: ModelFacts) -> list[tuple[str, str]]:
+    """(what, value) rows of the training table; a missing field reads "not recorded", never a guess."""
+    dataset = summary.get("dataset")
+    if dataset:
+        data = dataset_title(dataset) + "".join(
+            f", {key} `{dataset[key]}`" for key in ("protocol", "layout") if dataset.get(key))
+    else:
+        data = NOT_RECORDED
+    if "base_model" not in summary:
+        base = NOT_RECORDED
+    else:
+        base = summary["base_model"] or "none: both towers trained from random initialisation"
+    loss_weights = summary.get("loss_weights") or facts.loss_weights
+    wall = summary.get("wall_time_s")
+    return [
+        ("Command", f"`{summary['command']}`" if summary.get("command") else NOT_RECORDED),
+        ("Training data", data),
+        ("Cross-validation fold held out", _recorded(summary.get("fold"), "fold" in summary, "none")),
+        ("Base model", base),
+        ("Steps", _recorded(summary.get("steps"))),
+        ("Epochs", _recorded(summary.get("epochs"))),
+        ("Batch size", _recorded(summary.get("batch_size"))),
+        ("Learning rate", _recorded(summary.get("learning_rate"))),
+        ("Loss weights", ", ".join(f"{term} {weight:g}" for term, weight in loss_weights.items())),
+        ("Seed", _recorded(summary.get("seed"))),
+        ("Wall time", f"{wall / 60:.1f} min" if wall is not None else NOT_RECORDED),
+        ("Hardware", _recorded(summary.get("hardware"))),
+    ]
+
+
+def percent(fraction: float) -> str:
+    """0.85417 -> "85.42": the tables' unit is percent, with two decimals."""
+    return f"{100 * fraction:.2f}"
+
+
+def percent_mean_std(value: dict[str, float]) -> str:
+    return f"{percent(value['mean'])} ± {percent(value['std'])}"
+
+
+def _describe_view(view: dict[str, Any]) -> str:
+    """{"name": "left", "yaw": 30, "pitch": 0} -> "left (yaw +30°)"."""
+    angles = [f"{angle} {float(view[angle]):+g}°" for angle in ("yaw", "pitch") if float(view.get(angle, 0))]
+    return f"{view['name']} ({', '.join(angles)})" if angles else view["name"]
+
+
+def _recorded(value: Any, present: bool = False, null: str = NOT_RECORDED) -> str:
+    """The value as text; `null` when the field is present but null (e.g. no fold: all data); else "not recorded"."""
+    if value is not None:
+        return str(value)
+    return null if present else NOT_RECORDED
+
+
+def _folds(count: int) -> str:
+    return "1 fold" if count == 1 else f"{count} folds"
+
+
+def _hub_base_model(summary: dict[str, Any] | None) -> str | None:
+    """The base model for the metadata only when it is a Hub id: the Hub rejects a local path there (the
+    training table still shows it)."""
+    base = (summary or {}).get("base_model")
+    return base if base and HUB_REPO_ID.fullmatch(base) else None
+
+
+def _training_datasets(summary: dict[str, Any] | None) -> list[str] | None:
+    """The `datasets` metadata lists real training data only: a model trained on synthetic BU-3DFE-like faces
+    was not trained on BU-3DFE."""
+    dataset = (summary or {}).get("dataset")
+    if not dataset or dataset.get("synthetic"):
+        return None
+    return [dataset["name"]]
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())

@@ -1,0 +1,75 @@
+"""Write the folder that goes to the Hub: weights, config, processor, remote code, model card, records."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoModel, AutoProcessor
+
+from ..model import AffectVLMModel, AffectVLMProcessor
+from .card import build_model_card
+from .folders import claim_output_folder, write_marker
+from .records import without_local_paths
+
+logger = logging.getLogger(__name__)
+
+EXPORT_MARKER = ".affectvlm-export.json"
+TRAINING_SUMMARY = "training_summary.json"
+RESULTS_FOLDER = "evaluation"
+
+
+def load_model_and_processor(model_dir: str | Path) -> tuple[AffectVLMModel, AffectVLMProcessor]:
+    """The model and processor as this package's classes, so that the exported code is the package's code
+    (never a stale copy of remote code that travelled with the folder)."""
+    model = AutoModel.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    if not isinstance(model, AffectVLMModel) or not isinstance(processor, AffectVLMProcessor):
+        raise TypeError(
+            f"{model_dir} loaded as {type(model).__module__}.{type(model).__name__} and "
+            f"{type(processor).__name__}, not this package's AffectVLM classes")
+    return model, processor
+
+
+def export_model(
+    model: AffectVLMModel,
+    processor: AffectVLMProcessor,
+    out: str | Path,
+    *,
+    source: str | Path,
+    model_id: str,
+    model_name: str | None = None,
+    results: Sequence[dict[str, Any]] = (),
+    training_summary: dict[str, Any] | None = None,
+    card_dir: str | Path | None = None,
+) -> Path:
+    """Write `out`: safetensors weights, config and processor files, the modelling .py files (the package
+    registered its classes for auto classes, so save_pretrained copies them), README.md, the training summary and
+    the results the card was built from (dataset roots removed). Refuses a non-empty `out` that is not a
+    previous export."""
+    out = claim_output_folder(out, EXPORT_MARKER, "AffectVLM export", inputs=(source,))
+    write_marker(out, EXPORT_MARKER, {"source": str(Path(source).resolve()), "model_id": model_id})
+    logger.info("saving weights, config, processor and remote code to %s", out)
+    model.save_pretrained(out)  # safetensors: the only format transformers 5 writes
+    processor.save_pretrained(out)
+    if training_summary is not None:
+        (out / TRAINING_SUMMARY).write_text(json.dumps(without_local_paths(training_summary), indent=2) + "\n")
+    if results:
+        (out / RESULTS_FOLDER).mkdir()
+        for index, result in enumerate(results):
+            name = f"{index:02d}-{result['dataset']['name']}-{result['task']}"
+            name += "-zero-shot" if result["zero_shot"] else ""
+            path = out / RESULTS_FOLDER / f"{_file_safe(name)}.json"
+            path.write_text(json.dumps(without_local_paths(result), indent=2) + "\n")
+    logger.info("writing the model card")
+    card = build_model_card(out, model_id=model_id, model_name=model_name, results=list(results),
+                            training_summary=training_summary, card_dir=card_dir)
+    card.save(out / "README.md")
+    return out
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -1,0 +1,82 @@
+"""Prepare the Space upload folder: the project's space/ app pointed at a Hub model, with a vendored copy of
+this package so the Space needs no `affectvlm` from PyPI."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import shutil
+from pathlib import Path
+
+from huggingface_hub import metadata_load, metadata_save
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .folders import claim_output_folder, write_marker
+
+logger = logging.getLogger(__name__)
+
+SPACE_MARKER = ".affectvlm-space.json"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# The Space loads its model from the Hub (README `models:`): the bundled starter weights would be dead weight.
+VENDOR_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "default_model")
+SPACE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", SPACE_MARKER)
+
+
+def prepare_space(
+    space_dir: str | Path, out: str | Path, model_repo_id: str, package_dir: str | Path = PACKAGE_DIR
+) -> Path:
+    """Copy `space_dir` (app.py, README.md with a YAML header, requirements.txt) to `out`, set the README's
+    `models:` to [model_repo_id] (the app reads its model from the first entry), vendor the package as
+    `out/affectvlm`, and make requirements.txt install the package's dependencies instead of the package."""
+    space_dir, package_dir = Path(space_dir), Path(package_dir)
+    readme = space_dir / "README.md"
+    if not (space_dir / "app.py").is_file() or not readme.is_file():
+        raise FileNotFoundError(f"{space_dir} is not a Space folder: it needs app.py and README.md")
+    if metadata_load(readme) is None:
+        raise ValueError(f"{readme} has no YAML header (--- ... ---): a Space's README must declare sdk, app_file")
+    out = claim_output_folder(out, SPACE_MARKER, "Space folder", inputs=(space_dir, package_dir))
+    write_marker(out, SPACE_MARKER, {"space": str(space_dir.resolve()), "models": [model_repo_id]})
+
+    logger.info("copying %s to %s", space_dir, out)
+    shutil.copytree(space_dir, out, ignore=SPACE_IGNORE, dirs_exist_ok=True)
+    metadata = metadata_load(out / "README.md")
+    metadata["models"] = [model_repo_id]
+    metadata_save(out / "README.md", metadata)
+    logger.info("vendoring %s (without the bundled default model)", package_dir)
+    shutil.copytree(package_dir, out / "affectvlm", ignore=VENDOR_IGNORE)
+    _requirements_without_package(out / "requirements.txt")
+    if not (out / "packages.txt").is_file():
+        logger.warning("%s has no packages.txt: the Space needs Mesa's EGL (libegl1, libgl1-mesa-dri) to render",
+                       space_dir)
+    return out
+
+
+def _requirements_without_package(path: Path) -> None:
+    """Drop `affectvlm` (it is vendored) and add whichever of its runtime dependencies are missing."""
+    lines = path.read_text().splitlines() if path.is_file() else []
+    kept, listed = [], set()
+    for line in lines:
+        name = _requirement_name(line)
+        if name == "affectvlm":
+            logger.info("requirements.txt: dropping %r, the package is vendored", line.strip())
+            continue
+        kept.append(line)
+        if name:
+            listed.add(name)
+    for requirement in importlib.metadata.requires("affectvlm") or []:
+        parsed = Requirement(requirement)
+        if parsed.marker is None and canonicalize_name(parsed.name) not in listed:
+            logger.info("requirements.txt: adding %s, a dependency of the vendored package", requirement)
+            kept.append(requirement)
+    path.write_text("\n".join(kept) + "\n")
+
+
+def _requirement_name(line: str) -> str | None:
+    text = line.split("#", 1)[0].strip()
+    if not text or text.startswith("-"):
+        return None
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return None
