@@ -20,6 +20,7 @@ from .model import (
     normalize_mesh,
     render_views,
 )
+from . import io  # noqa: F401  (registers the .wrl and .bnt mesh readers)
 from .tokenizer import clip_tokenizer
 
 __version__ = "0.1.0"

@@ -189,7 +189,7 @@ def _export(path: Path, geometry) -> Path:
 BAD_FILES = {
     "missing": (lambda d, m: d / "missing.ply", "file not found"),
     "directory": (lambda d, m: d, "directory"),
-    "unknown suffix": (lambda d, m: _write(d / "face.xyz", b"1 2 3"), "supported: .glb, .gltf, .obj"),
+    "unknown suffix": (lambda d, m: _write(d / "face.xyz", b"1 2 3"), "supported: .bnt, .glb, .gltf, .obj"),
     "no suffix": (lambda d, m: _write(d / "face", b"1 2 3"), "unsupported"),
     "empty": (lambda d, m: _write(d / "empty.ply", b""), "empty"),
     "garbage ply": (lambda d, m: _write(d / "garbage.ply", np.random.default_rng(0).bytes(4000)), "parse"),

@@ -142,6 +142,7 @@ PROTOCOLS: dict[str, Protocol] = {
     "bu4dfe": Protocol("bu4dfe", sequences=True),
     # BP4D+/BP4D-Spontaneous: task sequences mapped to emotions, all subjects.
     "bp4d": Protocol("bp4d", sequences=True),
+    "bp4d+": Protocol("bp4d+", sequences=True),
     # Any other data through a manifest: all labelled subjects, 10 folds.
     "folder": Protocol("folder"),
 }

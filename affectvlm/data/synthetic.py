@@ -212,8 +212,9 @@ def _face_mesh(
     triangles, landmarks = model.triangles, vertices[model.landmarks68]
     if variation.crop_probability > 0 and rng.random() < variation.crop_probability:
         vertices, triangles, remap = _crop(vertices, triangles, rng, variation.crop_max_fraction)
-        landmarks = landmarks[remap[model.landmarks68] >= 0]
-        metadata = {**metadata, "cropped": True}
+        kept = remap[model.landmarks68] >= 0
+        landmarks = landmarks[kept]
+        metadata = {**metadata, "cropped": True, "landmark_ids": np.flatnonzero(kept).tolist()}
     return FaceMesh(vertices=vertices, faces=triangles, landmarks=landmarks, source=source, metadata=metadata)
 
 

@@ -154,7 +154,9 @@ def _pyrender_mesh(
             extra["color_0"] = np.repeat(level[:, None], 3, axis=1)
     elif mode == "texture" and mesh.texture is not None:  # unlit: a scan's texture already has its lighting
         extra["texcoord_0"] = mesh.uv
-        material.baseColorTexture = pyrender.Texture(source=np.asarray(mesh.texture), source_channels="RGB")
+        # RGBA: an RGB upload whose row is not a multiple of 4 bytes renders sheared (GL unpack alignment)
+        rgba = np.asarray(mesh.texture.convert("RGBA"))
+        material.baseColorTexture = pyrender.Texture(source=rgba, source_channels="RGBA")
     elif mode == "texture":
         extra["color_0"] = mesh.vertex_colors
     primitive = pyrender.Primitive(positions=mesh.vertices, indices=mesh.faces, material=material, **extra)
