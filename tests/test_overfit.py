@@ -7,7 +7,7 @@ from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
 from conftest import tiny_model_and_processor
 
 EMOTIONS = list(BASIC_EMOTIONS)
-STEPS, WARMUP = 200, 60
+STEPS, WARMUP = 300, 60
 
 
 def test_tiny_model_overfits_rendered_faces_with_the_paper_losses():

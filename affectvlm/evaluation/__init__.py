@@ -1,0 +1,1 @@
+"""Evaluation: metrics over predictions, fold aggregation, results JSON and plots."""

@@ -1,0 +1,103 @@
+"""Mixed view augmentation: each rendered view of a face transformed independently, plus view-level mixing.
+
+The paper widens its data by applying flips, rotations, crops and scales differently to each view, so the
+views of one face never share one transform and the shared vision tower cannot key on a fixed framing.
+All image transforms of a view are composed into one affine map and applied with a single `grid_sample`
+(background stays black, as rendered). Randomness comes from an explicit `torch.Generator`, so a run that
+seeds it per (epoch, sample) replays exactly after a resume.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..model.rendering_affectvlm import ViewSpec
+
+
+@dataclass(frozen=True)
+class ViewAugmentation:
+    """Per-view transforms (each view draws its own) and view-level options. Zeros turn a transform off."""
+
+    flip_probability: float = 0.5  # mirror left-right
+    max_rotation: float = 10.0  # degrees, in the image plane
+    min_crop: float = 0.85  # side of a random crop window, as a fraction of the image (1: no crop)
+    max_scale_change: float = 0.1  # zoom in or out by up to this fraction
+    view_dropout: float = 0.0  # chance that a view is replaced by another view of the same face
+    view_shuffle: bool = False  # permute the views of each face (matters only for position-aware fusion)
+    camera_jitter: float = 0.0  # degrees of yaw/pitch noise per view when rendering on the fly
+
+    @property
+    def is_identity(self) -> bool:
+        return (self.flip_probability == 0 and self.max_rotation == 0 and self.min_crop >= 1
+                and self.max_scale_change == 0 and self.view_dropout == 0 and not self.view_shuffle)
+
+
+NO_AUGMENTATION = ViewAugmentation(0.0, 0.0, 1.0, 0.0)
+
+
+def _uniform(generator: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand((), generator=generator))
+
+
+def view_affine(augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
+    """One view's random transform as the 2x3 matrix `affine_grid` expects (output -> input coordinates).
+
+    In normalised coordinates ([-1, 1]) an output pixel p samples the input at A p + t, so zooming in by s
+    means A = R / s, and a crop window of side c centred at (cx, cy) means A = c * I, t = (cx, cy).
+    """
+    angle = math.radians(_uniform(generator, -augmentation.max_rotation, augmentation.max_rotation))
+    scale = 1.0 + _uniform(generator, -augmentation.max_scale_change, augmentation.max_scale_change)
+    crop = _uniform(generator, augmentation.min_crop, 1.0) if augmentation.min_crop < 1 else 1.0
+    centre = [_uniform(generator, -(1 - crop), 1 - crop) for _ in range(2)]
+    flip = -1.0 if float(torch.rand((), generator=generator)) < augmentation.flip_probability else 1.0
+    cos, sin = math.cos(angle), math.sin(angle)
+    linear = torch.tensor([[cos, -sin], [sin, cos]]) * (crop / scale)
+    linear[:, 0] *= flip  # mirror the output's x before rotating
+    return torch.cat([linear, torch.tensor(centre).unsqueeze(1)], dim=1)
+
+
+def transform_views(views: torch.Tensor, affines: torch.Tensor) -> torch.Tensor:
+    """Warp each (C, H, W) float view by its own affine (views: (V, C, H, W), affines: (V, 2, 3))."""
+    grid = F.affine_grid(affines.to(views.dtype), list(views.shape), align_corners=False)
+    return F.grid_sample(views, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def mix_views(views: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
+    """View dropout (a view replaced by a copy of another, kept, view) and view shuffle, for one face."""
+    count = views.shape[0]
+    if augmentation.view_dropout > 0 and count > 1:
+        dropped = torch.rand(count, generator=generator) < augmentation.view_dropout
+        if dropped.all():  # keep at least one real view
+            dropped[int(torch.randint(count, (1,), generator=generator))] = False
+        kept = torch.nonzero(~dropped).flatten()
+        source = torch.arange(count)
+        picks = kept[torch.randint(len(kept), (int(dropped.sum()),), generator=generator)]
+        source[dropped] = picks
+        views = views[source]
+    if augmentation.view_shuffle:
+        views = views[torch.randperm(count, generator=generator)]
+    return views
+
+
+def augment_face(views: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
+    """All augmentations for one face's (V, C, H, W) float views in [0, 1]: per-view warps, then mixing."""
+    if augmentation.is_identity:
+        return views
+    affines = torch.stack([view_affine(augmentation, generator) for _ in range(views.shape[0])])
+    return mix_views(transform_views(views, affines), augmentation, generator)
+
+
+def jitter_views(views: list[ViewSpec], max_degrees: float, rng: random.Random) -> list[ViewSpec]:
+    """Each camera moved by a small random yaw and pitch around its nominal angle (on-the-fly rendering)."""
+    if max_degrees <= 0:
+        return list(views)
+    return [
+        ViewSpec(view.name, view.yaw + rng.uniform(-max_degrees, max_degrees),
+                 view.pitch + rng.uniform(-max_degrees, max_degrees))
+        for view in views
+    ]

@@ -1,0 +1,27 @@
+"""Train AffectVLM on a 3D face dataset with one subject-independent fold held out.
+
+    accelerate launch scripts/train.py --data-dir data/bu3dfe --layout bu3dfe --fold 0 --output-dir runs/f0
+    accelerate launch --multi_gpu --num_processes 2 scripts/train.py --config recipe.yaml   # (CPU: add --cpu)
+
+Running the same command again resumes from the run folder's latest checkpoint. The logic lives in
+`affectvlm.training`; this file only parses the command line.
+"""
+
+import json
+import logging
+
+from affectvlm.training.config import config_from_args
+from affectvlm.training.trainer import train
+
+
+def main() -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    for chatty in ("accelerate.accelerator", "accelerate.checkpointing", "OpenGL"):  # one line per saved file
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    summary = train(config_from_args(description=__doc__))
+    if "test" in summary:
+        print(json.dumps({key: summary[key] for key in ("steps", "wall_time_s", "best_step", "test")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Training end to end on synthetic BU-3DFE files: exact resume, two real processes, evaluation, ablations."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from affectvlm.data.layouts import write_synthetic_dataset
+from affectvlm.evaluation.evaluate import evaluate_folds
+from affectvlm.training.ablations import run_ablations
+from affectvlm.training.config import TrainConfig, config_from_args
+from affectvlm.training.trainer import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bu3dfe")
+    write_synthetic_dataset(root, "bu3dfe", subjects=8, emotions=("anger", "happiness", "surprise"),
+                            intensities=(4,), texture_size=16)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def _config(data_root: Path, cache_dir: Path, output: Path, **overrides) -> TrainConfig:
+    settings = dict(
+        data_dir=str(data_root), cache_dir=str(cache_dir), output_dir=str(output), model_preset="tiny",
+        labels=["anger", "happiness", "surprise"], folds=4, batch_size=6, max_steps=6, warmup_steps=2,
+        eval_every=3, checkpoint_every=3, log_every=1, render_workers=0, cpu=True,
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_a_stopped_and_resumed_run_ends_exactly_like_an_uninterrupted_one(data_root, cache_dir, tmp_path):
+    straight = train(_config(data_root, cache_dir, tmp_path / "straight"))
+    assert straight["steps"] == 6 and not straight["stopped_early"]
+
+    interrupted = _config(data_root, cache_dir, tmp_path / "resumed", stop_after_steps=4)
+    first = train(interrupted)
+    assert first["stopped_early"] and first["steps"] == 4
+    assert not (tmp_path / "resumed" / "final").exists()
+    (tmp_path / "resumed" / "checkpoints" / ".staging-step-0000005").mkdir()  # as a kill during a save leaves
+    second = train(_config(data_root, cache_dir, tmp_path / "resumed"))  # the same command again
+    assert second["steps"] == 6
+
+    expected, resumed = _weights(tmp_path / "straight" / "final"), _weights(tmp_path / "resumed" / "final")
+    assert expected.keys() == resumed.keys()
+    for name in expected:
+        assert torch.equal(expected[name], resumed[name]), name
+    losses = [[(r["step"], r["loss"]) for r in map(json.loads, (tmp_path / run / "metrics.jsonl").read_text().split("\n")[:-1])
+               if "loss" in r] for run in ("straight", "resumed")]
+    assert losses[0] == losses[1] and [step for step, _ in losses[0]] == list(range(1, 7))
+    assert not list((tmp_path / "resumed" / "checkpoints").glob(".staging-*"))
+
+    summary = json.loads((tmp_path / "straight" / "training_summary.json").read_text())
+    assert summary["test"]["num_samples"] == 6 and 0 <= summary["test"]["accuracy"] <= 1
+    results = json.loads((tmp_path / "straight" / "test_results.json").read_text())
+    assert results["labels"] == ["anger", "happiness", "surprise"] and results["summary"]["num_folds"] == 1
+    assert (tmp_path / "straight" / "training_curves.png").stat().st_size > 1000
+    for folder in ("best", "final"):
+        assert {"config.json", "model.safetensors", "processor_config.json"} <= {
+            p.name for p in (tmp_path / "straight" / folder).iterdir()}
+
+
+def test_two_processes_train_one_model_on_the_global_batch(data_root, cache_dir, tmp_path):
+    output = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(ROOT / "scripts" / "train.py"), "--data-dir", str(data_root), "--cache-dir", str(cache_dir),
+        "--output-dir", str(output), "--model-preset", "tiny", "--labels", "anger,happiness,surprise",
+        "--folds", "4", "--batch-size", "3", "--max-steps", "3", "--warmup-steps", "1", "--log-every", "1",
+        "--render-workers", "0", "--cpu",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = json.loads((output / "training_summary.json").read_text())
+    assert summary["world_size"] == 2  # not two independent single-process jobs
+    checksums = summary["rank_parameter_checksums"]
+    assert len(checksums) == 2 and checksums[0] == checksums[1]
+    steps = [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+    trained = [record for record in steps if "loss" in record]
+    assert trained and all(r["world_size"] == 2 and r["global_batch"] == 6 for r in trained)
+
+
+def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_path):
+    train(_config(data_root, cache_dir, tmp_path / "run", max_steps=3, eval_every=3, checkpoint_every=3))
+    results = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0, 1], cache_dir=str(cache_dir),
+                             output_dir=tmp_path / "eval", synthetic=True, command="test",
+                             protocol_overrides={"folds": 4, "labels": ("anger", "happiness", "surprise")})
+    assert [fold["fold"] for fold in results["folds"]] == [0, 1]
+    assert all(fold["num_samples"] == 6 for fold in results["folds"])
+    assert sum(map(sum, results["folds"][0]["confusion_matrix"])) == 6
+    saved = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert saved["summary"]["accuracy"]["mean"] == pytest.approx(
+        sum(f["accuracy"] for f in saved["folds"]) / 2) and saved["dataset"]["synthetic"] is True
+    assert (tmp_path / "eval" / "confusion_all_folds.png").exists()
+
+    prompts = {"happiness": ["a joyful face.", "someone beaming."], "surprise": ["a shocked face.", "open-mouthed astonishment."]}
+    zero_shot = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0], cache_dir=str(cache_dir),
+                               class_prompts=prompts, protocol_overrides={"folds": 4, "labels": ("happiness", "surprise")})
+    assert zero_shot["zero_shot"] is True and zero_shot["labels"] == ["happiness", "surprise"]
+    assert zero_shot["folds"][0]["num_samples"] == 4
+
+
+def test_ablations_write_a_table_and_a_convergence_plot(data_root, cache_dir, tmp_path):
+    base = _config(data_root, cache_dir, tmp_path, max_steps=2, eval_every=1, checkpoint_every=2, target_accuracy=0.0)
+    rows = run_ablations(base, tmp_path / "ablations", ["L_mc + L_mt (paper)", "1 view (frontal)"])
+    assert [row["variant"] for row in rows] == ["L_mc + L_mt (paper)", "1 view (frontal)"]
+    assert rows[0]["classifier"].startswith("class centroids") and rows[1]["classifier"] == "class prompts"
+    assert all(row["steps_to_target"] == 1 for row in rows)  # a target of 0 is met at the first evaluation
+    table = (tmp_path / "ablations" / "ablations.md").read_text()
+    assert "| L_mc + L_mt (paper) |" in table and (tmp_path / "ablations" / "convergence.png").exists()
+
+
+def test_command_line_and_config_file_make_one_config(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("batch_size: 12\nlearning_rate: 0.002\nloss_weights: {contrastive: 1.0}\n")
+    config = config_from_args(["--config", str(recipe), "--data-dir", "d", "--learning-rate", "0.003",
+                               "--augment-prompts", "off", "--clip", "clip-folder"])
+    assert (config.batch_size, config.learning_rate, config.augment_prompts) == (12, 0.003, False)
+    assert config.loss_weights == {"contrastive": 1.0} and config.model_preset is None
+    recipe.write_text("batch_sise: 12\n")
+    with pytest.raises(ValueError, match="unknown settings"):
+        config_from_args(["--config", str(recipe), "--data-dir", "d"])
+    with pytest.raises(SystemExit):
+        config_from_args(["--data-dir", "d", "--loss-weights", "hinge=1"])
+    with pytest.raises(ValueError, match="positive weight"):
+        TrainConfig(data_dir="d", loss_weights={"contrastive": 0.0})
