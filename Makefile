@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# Headless rendering needs EGL with Mesa's software driver; install it only where it is missing.
+# Headless rendering needs EGL with Mesa's software driver, the browser test Debian's chromium (Playwright
+# cannot download its own browser here); install each only where it is missing.
 system-deps:
 	@ldconfig -p | grep -q 'libEGL_mesa.so' || { \
 	  echo "installing EGL (Mesa) for headless rendering"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q libegl1 libegl-mesa0 libgl1-mesa-dri libgl1; }
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
 demo: system-deps $(STAMP)
 	$(VENV)/bin/affectvlm predict affectvlm/assets/example_face.ply

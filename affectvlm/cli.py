@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
 from .model.meshes_affectvlm import MeshFormatError
+from .ui.limits import DemoLimits
 
 DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
 
@@ -78,6 +80,18 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo(args: argparse.Namespace) -> int:
+    from .ui import build_demo, launch_demo
+
+    try:
+        limits = DemoLimits(**{limit.name: getattr(args, limit.name) for limit in dataclasses.fields(DemoLimits)})
+    except ValueError as error:
+        raise SystemExit(f"affectvlm: error: {error}") from None
+    model, processor = _load(args.model)
+    launch_demo(build_demo(model, processor, limits), limits, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="affectvlm", description="3D facial emotion recognition with AffectVLM.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="render mode when no --model is given (default: shaded)")
     renderer.add_argument("--size", type=int, default=224, help="image size when no --model is given (default: 224)")
     renderer.set_defaults(handler=render)
+
+    server = commands.add_parser("demo", help="serve the web demo (Gradio) in a browser",
+                                 description="Serve the AffectVLM web page: upload a face mesh or a .zip of frames, "
+                                             "see its views, emotion scores, view weights and zero-shot scores.")
+    server.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: bundled)")
+    server.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on; 0.0.0.0 serves other machines (default: 127.0.0.1)")
+    server.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    for limit in dataclasses.fields(DemoLimits):
+        server.add_argument(f"--{limit.name.replace('_', '-')}", type=type(limit.default), default=limit.default,
+                            metavar="N", help=f"{limit.metadata['help']} (default: %(default)s)")
+    server.set_defaults(handler=demo)
     return parser
 
 

@@ -1,0 +1,157 @@
+"""The demo's predict path, free of Gradio: an uploaded file (a mesh, or a .zip of mesh frames) -> Analysis.
+
+Frames are loaded, rendered and scored a few at a time, so a long sequence of large meshes never sits in
+memory at once. A sequence's emotion is the mean of its per-frame probabilities (a placeholder until a
+temporal model exists). Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ..model.meshes_affectvlm import MESH_READERS, FaceMesh, MeshFormatError, load_mesh
+from .archives import extract_frames
+from .limits import DemoLimits, InputError, megabytes
+from .prompts import emotion_class_embeddings
+from .viewer import display_views, glb_bytes
+
+FRAMES_PER_BATCH = 8
+
+
+@dataclass(frozen=True)
+class FrameScores:
+    """One face's scores; every dict maps a name to a probability (or weight) and sums to 1."""
+
+    name: str  # what the visitor calls the file: "face.ply", "seq.zip/frame_03.ply"
+    emotions: dict[str, float]  # the model's own classes
+    view_weights: dict[str, float]  # how much each rendered view contributed to the face embedding
+    zero_shot: dict[str, float]  # the visitor's emotions; empty when none were given
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the page shows for one upload."""
+
+    source: str  # the uploaded file's name
+    frames: list[FrameScores]  # one for a single mesh, one per frame (in name order) for a sequence
+    overall: FrameScores  # the single mesh's scores, or the mean over the frames of a sequence
+    shown_frame: int  # the frame in the viewer and gallery: for a sequence, where its emotion peaks
+    shown_face: FaceMesh
+    views: list[tuple[str, Image.Image]]  # (view name, rendered image) of the shown frame
+    viewer_glb: bytes  # the shown frame as binary glTF, for the browser's 3D viewer
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.source.lower().endswith(".zip")
+
+    @property
+    def label(self) -> str:
+        return max(self.overall.emotions, key=self.overall.emotions.get)
+
+
+def mesh_suffixes() -> list[str]:
+    """The mesh formats readable now: read at call time, so readers registered after import count too."""
+    return sorted(MESH_READERS)
+
+
+def _frame_files(upload: Path, workdir: Path, limits: DemoLimits) -> list[tuple[str, Path]]:
+    """(display name, path) of each mesh in the upload, after the checks that need no parsing."""
+    name = upload.name
+    size = upload.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise InputError(f"{name}: {megabytes(size)}, over the upload limit of {megabytes(limits.max_upload_bytes)}")
+    suffix = upload.suffix.lower()
+    if suffix == ".zip":
+        folder = workdir / "frames"
+        frames = extract_frames(upload, folder, limits, mesh_suffixes())
+        return [(f"{name}/{frame.relative_to(folder).as_posix()}", frame) for frame in frames]
+    if suffix not in MESH_READERS:
+        raise InputError(
+            f"{name}: unsupported file type {suffix or '(none)'!r}; upload a mesh "
+            f"({' '.join(mesh_suffixes())}) or a .zip of mesh frames"
+        )
+    return [(name, upload)]
+
+
+def load_face(path: Path, name: str, limits: DemoLimits) -> FaceMesh:
+    """The validated mesh, or an InputError naming the file as the visitor knows it (not the server path)."""
+    try:
+        return load_mesh(path, limits.mesh_limits)
+    except MeshFormatError as error:
+        problem = str(error).removeprefix(f"{path}: ").replace(f"{path.parent}{os.sep}", "")
+        raise InputError(f"{name}: {problem}") from None
+
+
+def _probabilities(names: Sequence[str], rows: torch.Tensor) -> list[dict[str, float]]:
+    return [{name: float(value) for name, value in zip(names, row)} for row in rows.float().cpu()]
+
+
+@torch.no_grad()
+def _score_batch(model, processor, faces: list[FaceMesh], zero_shot_classes: torch.Tensor | None):
+    pixel_values = processor(images=[processor.render(face) for face in faces])["pixel_values"].to(model.device)
+    output = model(pixel_values=pixel_values)
+    zero_shot = None
+    if zero_shot_classes is not None:
+        zero_shot = (model.logit_scale.exp() * output.face_embeds @ zero_shot_classes.t()).softmax(dim=-1)
+    return output.logits.softmax(dim=-1), output.view_weights, zero_shot
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {key: sum(row[key] for row in rows) / len(rows) for key in rows[0]}
+
+
+def analyse_upload(
+    upload: Path,
+    model,
+    processor,
+    workdir: Path,
+    limits: DemoLimits = DemoLimits(),
+    zero_shot_emotions: Sequence[str] = (),
+) -> Analysis:
+    """Score every face in `upload`; raise InputError (naming the file and the problem) for anything unusable.
+
+    `zero_shot_emotions` (already parsed, at least two) are scored as extra classes alongside the model's own.
+    """
+    files = _frame_files(upload, workdir, limits)
+    labels = model.config.emotion_labels
+    view_names = [view["name"] for view in processor.views]
+    zero_shot_classes = None
+    if zero_shot_emotions:
+        zero_shot_classes = emotion_class_embeddings(model, processor, list(zero_shot_emotions))
+
+    frames: list[FrameScores] = []
+    for start in range(0, len(files), FRAMES_PER_BATCH):
+        batch = files[start:start + FRAMES_PER_BATCH]
+        faces = [load_face(path, name, limits) for name, path in batch]
+        emotions, weights, zero_shot = _score_batch(model, processor, faces, zero_shot_classes)
+        zero_shot_rows = _probabilities(zero_shot_emotions, zero_shot) if zero_shot is not None else [{}] * len(batch)
+        for (name, _), emotion_row, weight_row, zero_shot_row in zip(
+            batch, _probabilities(labels, emotions), _probabilities(view_names, weights), zero_shot_rows
+        ):
+            frames.append(FrameScores(name, emotion_row, weight_row, zero_shot_row))
+
+    overall = FrameScores(
+        upload.name,
+        _mean([frame.emotions for frame in frames]),
+        _mean([frame.view_weights for frame in frames]),
+        _mean([frame.zero_shot for frame in frames]),
+    )
+    top = max(overall.emotions, key=overall.emotions.get)
+    shown = max(range(len(frames)), key=lambda index: frames[index].emotions[top])
+    name, path = files[shown]
+    face = load_face(path, name, limits)
+    return Analysis(
+        source=upload.name,
+        frames=frames,
+        overall=overall,
+        shown_frame=shown,
+        shown_face=face,
+        views=display_views(face, processor),
+        viewer_glb=glb_bytes(face),
+    )

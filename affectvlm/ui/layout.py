@@ -1,0 +1,88 @@
+"""The Gradio page: `build_demo` lays out the components and wires them to the handler.
+
+Nothing here runs a model at import or launches a server; `launch_demo` is for `__main__` blocks and the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from .analysis import mesh_suffixes
+from .handlers import analyse_handler
+from .limits import DemoLimits
+from .presentation import IDLE_STATUS
+
+EXAMPLES_DIR = Path(__file__).parent.parent / "assets" / "examples"
+# Gradio's cache (uploads, the viewer's .glb, the gallery's images): every hour, drop what is a day old.
+CACHE_SCHEDULE = (3600, 86400)
+
+INTRO = """\
+# AffectVLM: emotions from 3D faces
+Upload a face mesh, or a `.zip` of mesh frames for a 4D sequence, or pick an example below. The face is rendered
+into views (frontal, left, right); a CLIP-style model scores each emotion against text prompts.
+Type your own emotions to score them zero-shot.
+"""
+
+
+def bundled_examples() -> list[Path]:
+    """The example faces shipped with the package (one per emotion, one sequence), sorted by name."""
+    return sorted(path for path in EXAMPLES_DIR.iterdir() if path.suffix in {".ply", ".zip"})
+
+
+def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks:
+    """The AffectVLM page for an already loaded model and processor, queued with `limits.concurrency`.
+
+    Embed it in another app with `demo.render()` inside a `gr.Blocks`, or serve it with `launch_demo`.
+    Analytics are off: the page makes no request beyond its own server.
+    """
+    if not model.has_class_prompts:
+        raise ValueError("the model has no class prompts: call model.set_class_prompts(**processor.class_prompt_inputs())")
+    examples = bundled_examples()
+    with gr.Blocks(title="AffectVLM", delete_cache=CACHE_SCHEDULE, analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label=f"Face mesh ({' '.join(mesh_suffixes())}) or .zip of frames",
+                                 type="filepath", height=120)
+                emotions = gr.Textbox(label="Zero-shot emotions (optional)",
+                                      placeholder="e.g. bored, confused, proud, happy",
+                                      info="Comma-separated; press Enter or Analyse.")
+                analyse_button = gr.Button("Analyse", variant="primary")
+                gr.Examples(examples=[[str(path)] for path in examples], inputs=[upload],
+                            example_labels=[path.stem.replace("_", " ") for path in examples],
+                            label="Synthetic examples (a held-out identity)")
+                gr.Markdown(
+                    f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
+                    "(frame_2 before frame_10). Its emotion is, for now, the mean of the per-frame probabilities.\n\n"
+                    "The bundled starter model has only seen synthetic faces; do not use it to judge anyone."
+                )
+            with gr.Column(scale=2):
+                status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="affectvlm-status")
+                with gr.Row():
+                    viewer = gr.Model3D(label="Face", height=300, interactive=False)
+                    views = gr.Gallery(label="Rendered views", columns=3, height=300, object_fit="contain",
+                                       interactive=False)
+                with gr.Row():
+                    emotion_scores = gr.Label(label="Emotion", num_top_classes=len(model.config.emotion_labels),
+                                              elem_id="affectvlm-emotion")
+                    view_weights = gr.Label(label="View contributions", show_heading=False,
+                                            elem_id="affectvlm-view-weights")
+                    zero_shot = gr.Label(label="Zero-shot emotions", elem_id="affectvlm-zero-shot")
+                timeline = gr.LinePlot(x="frame", y="probability", color="emotion", y_lim=[0, 1],
+                                       label="Emotion per frame", visible=False, elem_id="affectvlm-timeline")
+        gr.on(
+            triggers=[upload.change, analyse_button.click, emotions.submit],
+            fn=analyse_handler(model, processor, limits, viewer.GRADIO_CACHE),
+            inputs=[upload, emotions],
+            outputs=[viewer, views, emotion_scores, view_weights, zero_shot, timeline, status],
+            api_name="analyse",
+        )
+    return demo.queue(default_concurrency_limit=limits.concurrency)
+
+
+def launch_demo(demo: gr.Blocks, limits: DemoLimits = DemoLimits(), host: str | None = None,
+                port: int | None = None, **launch_options) -> None:
+    """Serve the page (blocking unless `prevent_thread_lock=True`), refusing uploads over the size limit."""
+    demo.launch(server_name=host, server_port=port, max_file_size=limits.max_upload_bytes, **launch_options)

@@ -1,0 +1,45 @@
+"""How an Analysis reads on the page: the status line, the timeline's rows, the gallery's captions. Pure
+functions, so the wording and the numbers are testable without a browser."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+from .analysis import Analysis
+
+IDLE_STATUS = "Upload a face to see its emotion."
+
+
+def _code(text: str) -> str:
+    """A file name in Markdown, as literal text whatever characters it holds."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def status_markdown(analysis: Analysis, seconds: float) -> str:
+    """One line that says what was analysed, the verdict, and how the page's parts relate to it."""
+    face = analysis.shown_face
+    score = analysis.overall.emotions[analysis.label]
+    if not analysis.is_sequence:
+        return (f"{_code(analysis.source)}: **{analysis.label}** ({score:.0%}); {len(face.vertices):,} vertices, "
+                f"{len(face.faces):,} triangles; {seconds:.2f} s")
+    shown = analysis.frames[analysis.shown_frame].name.split("/", 1)[1]
+    return (f"{_code(analysis.source)}: {len(analysis.frames)} frames, sequence emotion **{analysis.label}** "
+            f"({score:.0%}, the mean of the per-frame probabilities). The viewer and the views show frame "
+            f"{analysis.shown_frame + 1} ({_code(shown)}), where {analysis.label} peaks; {seconds:.2f} s")
+
+
+def timeline_frame(analysis: Analysis) -> pd.DataFrame:
+    """Long-format (frame, emotion, probability) rows for the timeline plot, frames counted from 1."""
+    rows = [
+        {"frame": index + 1, "emotion": emotion, "probability": probability}
+        for index, frame in enumerate(analysis.frames)
+        for emotion, probability in frame.emotions.items()
+    ]
+    return pd.DataFrame(rows, columns=["frame", "emotion", "probability"])
+
+
+def gallery_items(analysis: Analysis) -> list[tuple[Image.Image, str]]:
+    """The shown frame's views, each captioned with its name and its weight in the fused face embedding."""
+    weights = analysis.frames[analysis.shown_frame].view_weights
+    return [(image, f"{name} {weights[name]:.0%}") for name, image in analysis.views]

@@ -1,0 +1,52 @@
+"""Zero-shot emotions typed by a visitor: parse the comma-separated list, embed each emotion as a class.
+
+Each emotion is embedded the way the model embeds its own classes: the model's prompt templates ("a photo of
+a {adjective} face.", ...) filled with the emotion, tokenised with the processor's tokenizer, embedded by the
+text tower and averaged into one unit-norm class embedding.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+import torch.nn.functional as F
+
+from .limits import InputError
+
+MAX_EMOTION_CHARACTERS = 40
+SOURCE = "zero-shot emotions"
+
+
+def parse_emotions(text: str | None, max_count: int) -> list[str]:
+    """'happy, sad,, Bored ' -> ['happy', 'sad', 'Bored']: trimmed, empties and repeats (any case) dropped.
+
+    An empty text means no zero-shot scoring; a single emotion is refused, since a softmax over one class is
+    always 100 %.
+    """
+    emotions: list[str] = []
+    for entry in (text or "").split(","):
+        emotion = re.sub(r"\s+", " ", entry).strip()
+        if emotion and emotion.casefold() not in {known.casefold() for known in emotions}:
+            emotions.append(emotion)
+    if not emotions:
+        return []
+    if len(emotions) == 1:
+        raise InputError(f"{SOURCE}: give at least two, separated by commas (got only {emotions[0]!r})")
+    if len(emotions) > max_count:
+        raise InputError(f"{SOURCE}: {len(emotions)} given, over the limit of {max_count}")
+    too_long = [emotion for emotion in emotions if len(emotion) > MAX_EMOTION_CHARACTERS]
+    if too_long:
+        raise InputError(f"{SOURCE}: {too_long[0]!r} is longer than {MAX_EMOTION_CHARACTERS} characters")
+    return emotions
+
+
+@torch.no_grad()
+def emotion_class_embeddings(model, processor, emotions: list[str]) -> torch.Tensor:
+    """(len(emotions), dim) unit-norm class embeddings, each the mean over the processor's prompt templates."""
+    tokens = processor.class_prompt_inputs(emotions)
+    embeddings = model.get_class_embeddings(
+        tokens["input_ids"].to(model.device), tokens["attention_mask"].to(model.device)
+    )
+    templates = len(processor.class_prompt_templates)
+    return F.normalize(embeddings.view(len(emotions), templates, -1).mean(dim=1), dim=-1)

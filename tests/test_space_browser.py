@@ -1,0 +1,116 @@
+"""The Space in a real browser: Playwright drives Debian's chromium (it cannot download its own browser here),
+uploads a face, waits for the verdict and checks the top label the page shows. Saves a screenshot to the test's
+tmp folder, and to outputs/screenshots/ as well when AFFECTVLM_SCREENSHOTS=1."""
+
+import importlib.util
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from affectvlm.ui import EXAMPLES_DIR
+
+SPACE = Path(__file__).parents[1] / "space"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).parents[1] / "outputs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: `apt-get install -y chromium` (the Makefile does)"),
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated", "ignore:The copy keyword"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def space_url(tmp_path_factory):
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio_cache"))
+    spec = importlib.util.spec_from_file_location("affectvlm_space_app", SPACE / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    demo = app.create_demo()
+    port = _free_port()
+    app.launch_demo(demo, app.LIMITS, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # playwright is imported inside the tests, so that without chromium the module skips cleanly anyway
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage",
+                  "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, space_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(space_url, wait_until="networkidle")
+    yield page
+    page.close()
+
+
+def _save_screenshot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("AFFECTVLM_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SCREENSHOTS / name)
+    return path
+
+
+def test_uploading_a_face_shows_its_emotion(page, tmp_path):
+    from playwright.sync_api import expect
+
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLES_DIR / "happiness.ply"))
+    top_label = page.locator("#affectvlm-emotion [data-testid=label-output-value]")
+    expect(top_label).to_have_text("happiness", timeout=30_000)
+    expect(page.locator("#affectvlm-status")).to_contain_text("happiness.ply", timeout=10_000)
+    expect(page.locator("#affectvlm-view-weights")).to_contain_text("frontal")
+    expect(page.locator("[data-testid=model3d] canvas")).to_be_visible(timeout=20_000)  # WebGL: swiftshader
+    page.wait_for_timeout(1_500)  # let the 3D viewer and the gallery finish drawing before the picture
+    assert _save_screenshot(page, tmp_path, "demo_face.png").stat().st_size > 10_000
+
+
+def test_a_bad_upload_shows_an_error_naming_the_file(page, tmp_path):
+    from playwright.sync_api import expect
+
+    broken = tmp_path / "broken.ply"
+    broken.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\n")
+    page.locator("input[type=file]").first.set_input_files(str(broken))
+    expect(page.get_by_text("broken.ply: cannot parse as a .ply mesh")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)  # the toast slides in
+    _save_screenshot(page, tmp_path, "demo_error.png")
+
+
+def test_picking_the_example_sequence_shows_its_timeline(page, tmp_path):
+    from playwright.sync_api import expect
+
+    page.get_by_text("surprise sequence", exact=True).click()
+    expect(page.locator("#affectvlm-emotion [data-testid=label-output-value]")).to_have_text("surprise", timeout=30_000)
+    expect(page.locator("#affectvlm-status")).to_contain_text("5 frames", timeout=10_000)
+    expect(page.locator("#affectvlm-timeline")).to_be_visible()
+    page.wait_for_timeout(1_000)
+    _save_screenshot(page, tmp_path, "demo_sequence.png")

@@ -1,0 +1,103 @@
+"""The Space as a visitor's program sees it: space/app.py served on localhost, queried with gradio_client."""
+
+import importlib.util
+import os
+import socket
+import zipfile
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from affectvlm.ui import EXAMPLES_DIR
+
+SPACE = Path(__file__).parents[1] / "space"
+
+# gradio's queue still calls pandas options that pandas 3 deprecates: its noise, not ours
+pytestmark = pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated", "ignore:The copy keyword")
+
+
+def load_space_app():
+    """space/app.py as a module (it is a script folder, not a package); importing it loads no model."""
+    spec = importlib.util.spec_from_file_location("affectvlm_space_app", SPACE / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    previous = os.environ.get("GRADIO_TEMP_DIR")  # the server's cache: uploads, outputs
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio_cache"))
+    app = load_space_app()
+    demo = app.create_demo()
+    port = free_port()
+    app.launch_demo(demo, app.LIMITS, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False,
+                     download_files=str(tmp_path_factory.mktemp("client_downloads")))
+    finally:
+        demo.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+def _analyse(client, path, emotions=""):
+    viewer, views, emotion, weights, zero_shot, timeline, status = client.predict(
+        handle_file(str(path)), emotions, api_name="/analyse")
+    return {"viewer": viewer, "views": views, "emotion": emotion, "weights": weights, "zero_shot": zero_shot,
+            "timeline": timeline, "status": status}
+
+
+def test_the_space_serves_the_bundled_model_unless_told_otherwise(tmp_path, monkeypatch):
+    app = load_space_app()
+    monkeypatch.delenv("AFFECTVLM_MODEL", raising=False)
+    assert app.model_name_or_path() == str(app.BUNDLED_MODEL)  # the committed card lists no model yet
+    card = tmp_path / "README.md"
+    card.write_text("---\ntitle: t\nsdk: gradio\nmodels:\n- someone/affectvlm-base\n- other/model\n---\n# t\n")
+    assert app.model_name_or_path(card) == "someone/affectvlm-base"
+    monkeypatch.setenv("AFFECTVLM_MODEL", "/models/mine")
+    assert app.model_name_or_path(card) == "/models/mine"
+
+
+def test_a_bundled_example_gets_its_label_views_viewer_and_status(client):
+    result = _analyse(client, EXAMPLES_DIR / "happiness.ply", "happy, sad, bored")
+    assert result["emotion"]["label"] == "happiness"
+    assert [view["caption"].split()[0] for view in result["views"]] == ["frontal", "left", "right"]
+    assert Path(result["viewer"]).read_bytes()[:4] == b"glTF"
+    assert {row["label"] for row in result["weights"]["confidences"]} == {"frontal", "left", "right"}
+    assert {row["label"] for row in result["zero_shot"]["confidences"]} == {"happy", "sad", "bored"}
+    assert result["timeline"]["visible"] is False
+    assert result["status"].startswith("`happiness.ply`: **happiness**")
+
+
+def test_a_sequence_gets_a_timeline_and_a_mean_emotion(client):
+    result = _analyse(client, EXAMPLES_DIR / "surprise_sequence.zip")
+    assert result["emotion"]["label"] == "surprise"
+    assert result["timeline"]["visible"] is True
+    assert len(result["timeline"]["value"]["data"]) == 5 * len(result["emotion"]["confidences"])
+    assert "5 frames" in result["status"] and "mean of the per-frame probabilities" in result["status"]
+
+
+def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_path, example_face):
+    broken = tmp_path / "broken.ply"
+    broken.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\n")
+    with pytest.raises(AppError, match=r"^broken\.ply: cannot parse as a \.ply mesh"):
+        _analyse(client, broken)
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../../escape.ply", example_face.read_bytes())
+    with pytest.raises(AppError, match=r"^evil\.zip: entry '\.\./\.\./escape\.ply' points outside"):
+        _analyse(client, evil)
+    with pytest.raises(AppError, match="zero-shot emotions: give at least two"):
+        _analyse(client, example_face, "happy")
+    assert _analyse(client, example_face)["emotion"]["label"] == "happiness"
