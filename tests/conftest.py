@@ -6,6 +6,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
+import socket  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -14,6 +18,7 @@ import torch  # noqa: E402
 import affectvlm  # noqa: E402
 
 EXAMPLE_FACE = Path(affectvlm.__file__).parent / "assets" / "example_face.ply"
+SPACE = Path(__file__).parents[1] / "space"
 TINY_IMAGE = 32
 
 
@@ -46,3 +51,36 @@ def example_face() -> Path:
 @pytest.fixture
 def tiny():
     return tiny_model_and_processor()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def load_space_app():
+    """space/app.py as a module (a script folder, not a package); importing it loads no model."""
+    spec = importlib.util.spec_from_file_location("affectvlm_space_app", SPACE / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def serving_space(gradio_cache: Path) -> Iterator[str]:
+    """space/app.py served on a free localhost port with its Gradio cache in `gradio_cache`; yields the URL."""
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(gradio_cache)
+    app = load_space_app()
+    demo = app.create_demo()
+    port = free_port()
+    app.launch_demo(demo, app.LIMITS, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous

@@ -2,17 +2,15 @@
 uploads a face, waits for the verdict and checks the top label the page shows. Saves a screenshot to the test's
 tmp folder, and to outputs/screenshots/ as well when AFFECTVLM_SCREENSHOTS=1."""
 
-import importlib.util
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from affectvlm.ui import EXAMPLES_DIR
+from conftest import serving_space
 
-SPACE = Path(__file__).parents[1] / "space"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parents[1] / "outputs" / "screenshots"
 
@@ -22,30 +20,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def space_url(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio_cache"))
-    spec = importlib.util.spec_from_file_location("affectvlm_space_app", SPACE / "app.py")
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-    demo = app.create_demo()
-    port = _free_port()
-    app.launch_demo(demo, app.LIMITS, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-        if previous is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = previous
+    with serving_space(tmp_path_factory.mktemp("gradio_cache")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

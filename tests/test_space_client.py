@@ -1,8 +1,5 @@
 """The Space as a visitor's program sees it: space/app.py served on localhost, queried with gradio_client."""
 
-import importlib.util
-import os
-import socket
 import zipfile
 from pathlib import Path
 
@@ -11,44 +8,16 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from affectvlm.ui import EXAMPLES_DIR
-
-SPACE = Path(__file__).parents[1] / "space"
+from conftest import load_space_app, serving_space
 
 # gradio's queue still calls pandas options that pandas 3 deprecates: its noise, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated", "ignore:The copy keyword")
 
 
-def load_space_app():
-    """space/app.py as a module (it is a script folder, not a package); importing it loads no model."""
-    spec = importlib.util.spec_from_file_location("affectvlm_space_app", SPACE / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")  # the server's cache: uploads, outputs
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio_cache"))
-    app = load_space_app()
-    demo = app.create_demo()
-    port = free_port()
-    app.launch_demo(demo, app.LIMITS, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False,
-                     download_files=str(tmp_path_factory.mktemp("client_downloads")))
-    finally:
-        demo.close()
-        if previous is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = previous
+    with serving_space(tmp_path_factory.mktemp("gradio_cache")) as url:
+        yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("client_downloads")))
 
 
 def _analyse(client, path, emotions=""):
