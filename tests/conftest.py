@@ -53,6 +53,20 @@ def tiny():
     return tiny_model_and_processor()
 
 
+DEFAULT_MODEL = Path(affectvlm.__file__).parent / "assets" / "default_model"
+
+
+def bundled_model_label(mesh: Path) -> str:
+    """The bundled model's top emotion for a mesh, straight from model + processor (no UI code involved)."""
+    from transformers import AutoModel, AutoProcessor
+
+    model = AutoModel.from_pretrained(DEFAULT_MODEL).eval()
+    processor = AutoProcessor.from_pretrained(DEFAULT_MODEL)
+    with torch.no_grad():
+        logits = model(pixel_values=processor(meshes=str(mesh))["pixel_values"]).logits
+    return model.config.id2label[int(logits.argmax())]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from affectvlm.ui import EXAMPLES_DIR
-from conftest import serving_space
+from conftest import bundled_model_label, serving_space
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parents[1] / "outputs" / "screenshots"
@@ -62,9 +62,10 @@ def _save_screenshot(page, tmp_path: Path, name: str) -> Path:
 def test_uploading_a_face_shows_its_emotion(page, tmp_path):
     from playwright.sync_api import expect
 
+    expected = bundled_model_label(EXAMPLES_DIR / "happiness.ply")  # the page must show the model's answer
     page.locator("input[type=file]").first.set_input_files(str(EXAMPLES_DIR / "happiness.ply"))
     top_label = page.locator("#affectvlm-emotion [data-testid=label-output-value]")
-    expect(top_label).to_have_text("happiness", timeout=30_000)
+    expect(top_label).to_have_text(expected, timeout=30_000)
     expect(page.locator("#affectvlm-status")).to_contain_text("happiness.ply", timeout=10_000)
     expect(page.locator("#affectvlm-view-weights")).to_contain_text("frontal")
     expect(page.locator("[data-testid=model3d] canvas")).to_be_visible(timeout=20_000)  # WebGL: swiftshader
