@@ -27,8 +27,11 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
+# The web demo on the bundled model: open http://127.0.0.1:7860 (HOST=0.0.0.0 to serve other machines).
+HOST ?= 127.0.0.1
+PORT ?= 7860
 demo: system-deps $(STAMP)
-	$(VENV)/bin/affectvlm predict affectvlm/assets/example_face.ply
+	$(VENV)/bin/affectvlm demo --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP)
 	$(PYTHON) -m pytest -q

@@ -41,7 +41,8 @@ def main() -> None:
     parser.add_argument("--num-folds", type=int, help="override the protocol's number of folds")
     parser.add_argument("--num-subjects", type=int, help="override the protocol's number of subjects")
     parser.add_argument("--class-prompts", help="zero-shot: JSON file {label: [prompt, ...]} to score against")
-    parser.add_argument("--synthetic", action="store_true", help="mark the data as synthetic in the results")
+    parser.add_argument("--synthetic", action="store_true", default=None,
+                        help="mark the data as synthetic in the results (detected for data from make_synthetic.py)")
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"rendered-view cache (default: {DEFAULT_CACHE})")
     parser.add_argument("--batch-size", type=int, default=64, help="faces per forward pass (default: 64)")
     parser.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="a bad file: stop or skip")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.landmarks import read_landmarks
-from ..io.output import OutputFolder, open_output, write_record
+from ..io.output import RECORD_NAME, OutputFolder, open_output, write_record
 from ..model.meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from . import bosphorus, bp4d, bu3dfe, bu4dfe, folder
 from .samples import DatasetReadError, FaceSample, ReadProblems
@@ -247,3 +247,8 @@ def write_synthetic_dataset(
     if errors:
         raise RuntimeError(f"writing {len(errors)} subject(s) failed; first: {errors[0]}")
     return samples
+
+
+def is_synthetic(root: str | Path) -> bool:
+    """Whether `root` was written by `write_synthetic_dataset` (it keeps a record of its files there)."""
+    return (Path(root) / RECORD_NAME).is_file()

@@ -56,7 +56,7 @@ def evaluate_folds(
     class_prompts: dict[str, list[str]] | None = None,
     batch_size: int = 64,
     output_dir: str | Path | None = None,
-    synthetic: bool = False,
+    synthetic: bool | None = None,
     command: str = "",
     protocol_overrides: dict[str, Any] | None = None,
     on_error: str = "raise",
@@ -64,12 +64,13 @@ def evaluate_folds(
     """Evaluate `model_path` (may contain "{fold}": one model per fold) on each fold's test subjects.
 
     class_prompts: {label: [prompts]} scores zero-shot against these instead of the model's own classes.
+    synthetic: marks the data as synthetic in the results (None: detected from the writer's record).
     """
     import affectvlm
     from transformers import AutoModel, AutoProcessor
 
     from ..data.cache import RenderSettings, build_rendered_dataset
-    from ..data.layouts import scan_dataset
+    from ..data.layouts import is_synthetic, scan_dataset
     from ..training.config import DEFAULT_CACHE
     from ..training.data import RenderedFaces
 
@@ -106,6 +107,7 @@ def evaluate_folds(
         if output_dir is not None:
             plot_confusion_matrix(metrics["confusion_matrix"], labels, Path(output_dir) / f"confusion_fold{fold}.png",
                                   title=f"fold {fold}: accuracy {metrics['accuracy']:.1%}")
+    synthetic = is_synthetic(data_dir) if synthetic is None else synthetic
     dataset_info = dataset_entry(layout, protocol_obj.name, str(data_dir), synthetic)
     results = fold_results(fold_metrics, labels, model=model_path, dataset=dataset_info, command=command,
                            zero_shot=class_prompts is not None)

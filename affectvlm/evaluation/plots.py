@@ -36,8 +36,8 @@ def plot_training_curves(records: Sequence[dict[str, Any]], path: str | Path, ti
     accuracy_axis.set_ylabel("accuracy")
     handles = loss_axis.get_legend_handles_labels()[0] + accuracy_axis.get_legend_handles_labels()[0]
     if handles:
-        figure.legend(handles=handles, loc="upper center", ncol=3, fontsize=8)
-    loss_axis.set_title(title, fontsize=10, pad=22)
+        accuracy_axis.legend(handles=handles, loc="center right", fontsize=8)
+    loss_axis.set_title(title, fontsize=10)
     return _save(plt, figure, path)
 
 

@@ -48,9 +48,9 @@ class TrainConfig:
     epochs: float = 10.0
     max_steps: int | None = None
     batch_size: int = 32  # per process
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
     weight_decay: float = 0.05
-    warmup_steps: int = 60
+    warmup_steps: int = 150
     lr_schedule: str = "cosine"
     max_grad_norm: float = 1.0
     gradient_accumulation_steps: int = 1

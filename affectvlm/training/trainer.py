@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from ..data.layouts import is_synthetic
 from ..data.protocols import SIX_EMOTIONS, Split, get_protocol
 from ..evaluation.metrics import classification_metrics
 from ..model.losses_affectvlm import LOSS_TERMS, gather_features
@@ -319,7 +320,7 @@ def _save_model(accelerator, model, processor, folder: Path) -> None:
 def _finish(config, accelerator, model, processor, progress, data, stopped_early, total_steps, seconds, output):
     """Save the final model; score the best model on the test split; write the summary, results and plots."""
     from ..evaluation.plots import plot_training_curves
-    from ..evaluation.report import fold_results
+    from ..evaluation.report import dataset_entry, fold_results
 
     summary = {"stopped_early": stopped_early, "steps": progress.step, "total_steps": total_steps,
                "world_size": accelerator.num_processes,
@@ -341,7 +342,8 @@ def _finish(config, accelerator, model, processor, progress, data, stopped_early
     test_metrics = evaluate(model, test_loader, accelerator, labels, centroids)
     summary.update({
         "command": config_command(config),
-        "dataset": {"layout": config.layout, "protocol": config.protocol or config.layout, "root": config.data_dir},
+        "dataset": dataset_entry(config.layout, config.protocol or config.layout, config.data_dir,
+                                 synthetic=is_synthetic(config.data_dir)),
         "fold": config.fold,
         "epochs": round(progress.step / max(1, math.ceil(len(data.train) / config.batch_size / accelerator.num_processes)), 2),
         "batch_size": config.batch_size * accelerator.num_processes * config.gradient_accumulation_steps,
