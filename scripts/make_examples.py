@@ -2,7 +2,7 @@
 
     python scripts/make_examples.py [--subject 9000] [--sequence-emotion surprise] [--out affectvlm/assets/examples]
 
-The subject seed is held out: the starter model trains on low seeds, so these faces are identities it has
+The subject seed is held out: the default model trains on seeds 0-59, so these faces are identities it has
 never seen. Each face is the emotion's prototype at full intensity; the sequence goes from neutral through
 intensities 1..4 of one emotion (onset to apex), one PLY per frame in a .zip, as the demo takes sequences.
 """

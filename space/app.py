@@ -1,7 +1,7 @@
 """Hugging Face Space: the AffectVLM demo. `python app.py` serves it; importing this file loads nothing.
 
 The model is the AFFECTVLM_MODEL environment variable (folder or Hub id) if set, otherwise the first entry of
-`models:` in this Space's README.md header, otherwise the starter model bundled with the affectvlm package.
+`models:` in this Space's README.md header, otherwise the default model bundled with the affectvlm package.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bundled starter model: its remote code is the package's code, and it recognises its example face."""
+"""The bundled default model: its remote code is the package's code, and it recognises its example face."""
 
 from pathlib import Path
 
@@ -16,7 +16,7 @@ def test_bundled_remote_code_matches_the_package_sources():
     for source in sources:
         copy = FOLDER / source.name
         assert copy.read_text() == source.read_text(), (
-            f"{copy} is stale: copy {source} over it (or re-run scripts/train_starter_model.py)")
+            f"{copy} is stale: copy {source} over it (or retrain: hub_card/default_model/README.md)")
 
 
 def test_bundled_model_recognises_the_example_face(example_face):

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 SPACE_MARKER = ".affectvlm-space.json"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# The Space loads its model from the Hub (README `models:`): the bundled starter weights would be dead weight.
+# The Space loads its model from the Hub (README `models:`): the bundled default weights would be dead weight.
 VENDOR_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "default_model")
 SPACE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", SPACE_MARKER)
 

@@ -56,7 +56,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
                 gr.Markdown(
                     f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
                     "(frame_2 before frame_10). Its emotion is, for now, the mean of the per-frame probabilities.\n\n"
-                    "The bundled starter model has only seen synthetic faces; do not use it to judge anyone."
+                    "The bundled default model has only seen synthetic faces; do not use it to judge anyone."
                 )
             with gr.Column(scale=2):
                 status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="affectvlm-status")
