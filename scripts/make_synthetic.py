@@ -12,6 +12,7 @@ and refused if it is in the way, and nothing is ever deleted.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 emotions=args.emotions, intensities=args.intensities, frames=args.frames, fps=args.fps,
                 variation=DEFAULT_VARIATION if args.variation == "on" else NO_VARIATION, seed=args.seed,
                 texture_size=args.texture_size, workers=args.workers, overwrite=args.overwrite,
-                on_subject_done=lambda subject: bar.update(1),
+                on_subject_done=lambda subject: bar.update(1), command=shlex.join(["python", *sys.argv]),
             )
         except (ValueError, OSError, RuntimeError) as err:
             bar.close()

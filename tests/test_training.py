@@ -143,3 +143,13 @@ def test_command_line_and_config_file_make_one_config(tmp_path):
         config_from_args(["--data-dir", "d", "--loss-weights", "hinge=1"])
     with pytest.raises(ValueError, match="positive weight"):
         TrainConfig(data_dir="d", loss_weights={"contrastive": 0.0})
+
+
+def test_bf16_autocast_and_gradient_accumulation_run_and_count_optimizer_steps(data_root, cache_dir, tmp_path):
+    config = _config(data_root, cache_dir, tmp_path / "bf16", mixed_precision="bf16", gradient_accumulation_steps=2,
+                     max_steps=2, eval_every=2, checkpoint_every=2)
+    summary = train(config)
+    assert summary["steps"] == 2 and summary["batch_size"] == 12  # 6 per micro-batch x 2 micro-batches
+    records = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records if "loss" in r)

@@ -16,6 +16,7 @@ or empty file to a ReadProblems: stop with a DatasetReadError, or skip it counte
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -202,12 +203,14 @@ def write_synthetic_dataset(
     workers: int = 1,
     overwrite: bool = False,
     on_subject_done: Callable[[str], None] | None = None,
+    command: str | None = None,
 ) -> list[FaceSample]:
     """Write `subjects` synthetic subjects (seeds subject_seed_offset, +1, ...) into `root` in `layout`'s format.
 
     emotions: default all the layout holds; intensities: used where the layout names them (bu3dfe, folder),
     the others write full intensity; frames/fps: sequences; seed: the per-face variation draw; texture_size:
-    texture images (pixels); grid_spacing: Bosphorus range grids (mm); workers > 1: subjects in processes.
+    texture images (pixels); grid_spacing: Bosphorus range grids (mm); workers > 1: subjects in processes;
+    command: the command line to record with the files (see `synthetic_command`).
     `root` must be empty or new; with `overwrite`, files an earlier run recorded as its own may be replaced,
     nothing else, and nothing is deleted. Returns the samples written, as a scan would index them.
     """
@@ -243,7 +246,7 @@ def write_synthetic_dataset(
         if pool is not None:
             pool.shutdown()
         out.root.mkdir(parents=True, exist_ok=True)
-        write_record(out.root, layout, written)
+        write_record(out.root, layout, written, command)
     if errors:
         raise RuntimeError(f"writing {len(errors)} subject(s) failed; first: {errors[0]}")
     return samples
@@ -252,3 +255,10 @@ def write_synthetic_dataset(
 def is_synthetic(root: str | Path) -> bool:
     """Whether `root` was written by `write_synthetic_dataset` (it keeps a record of its files there)."""
     return (Path(root) / RECORD_NAME).is_file()
+
+
+def synthetic_command(root: str | Path) -> str | None:
+    """The command that wrote the synthetic dataset at `root`, when its record has one."""
+    if not is_synthetic(root):
+        return None
+    return json.loads((Path(root) / RECORD_NAME).read_text(encoding="utf-8")).get("command")

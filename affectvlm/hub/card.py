@@ -164,6 +164,7 @@ def training_rows(summary: dict[str, Any], facts: ModelFacts) -> list[tuple[str,
     loss_weights = summary.get("loss_weights") or facts.loss_weights
     wall = summary.get("wall_time_s")
     return [
+        *([("Data made by", f"`{summary['data_command']}`")] if summary.get("data_command") else []),
         ("Command", f"`{summary['command']}`" if summary.get("command") else NOT_RECORDED),
         ("Training data", data),
         ("Cross-validation fold held out", _recorded(summary.get("fold"), "fold" in summary, "none")),

@@ -51,7 +51,9 @@ def read_record(root: Path) -> list[str]:
     return [str(name) for name in files]
 
 
-def write_record(root: Path, layout: str, files: Iterable[str]) -> None:
-    """Record `files` (with the earlier record's) as written by this tool."""
+def write_record(root: Path, layout: str, files: Iterable[str], command: str | None = None) -> None:
+    """Record `files` (with the earlier record's) as written by this tool, and the command that wrote them
+    (so that a model trained on the data can say how to make it again)."""
     names = sorted(set(read_record(root)) | set(files))
-    (root / RECORD_NAME).write_text(json.dumps({"layout": layout, "files": names}, indent=1), encoding="utf-8")
+    record = {"layout": layout, "files": names, **({"command": command} if command else {})}
+    (root / RECORD_NAME).write_text(json.dumps(record, indent=1), encoding="utf-8")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from ..data.layouts import is_synthetic
+from ..data.layouts import is_synthetic, synthetic_command
 from ..data.protocols import SIX_EMOTIONS, Split, get_protocol
 from ..evaluation.metrics import classification_metrics
 from ..model.losses_affectvlm import LOSS_TERMS, gather_features
@@ -344,6 +344,7 @@ def _finish(config, accelerator, model, processor, progress, data, stopped_early
         "command": config_command(config),
         "dataset": dataset_entry(config.layout, config.protocol or config.layout, config.data_dir,
                                  synthetic=is_synthetic(config.data_dir)),
+        "data_command": synthetic_command(config.data_dir),
         "fold": config.fold,
         "epochs": round(progress.step / max(1, math.ceil(len(data.train) / config.batch_size / accelerator.num_processes)), 2),
         "batch_size": config.batch_size * accelerator.num_processes * config.gradient_accumulation_steps,
