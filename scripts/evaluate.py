@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--folds", type=fold_list, default=[0], help="folds to score, e.g. 0-9 (default: 0)")
     parser.add_argument("--num-folds", type=int, help="override the protocol's number of folds")
     parser.add_argument("--num-subjects", type=int, help="override the protocol's number of subjects")
+    parser.add_argument("--num-frames", type=int, default=8, help="4D: frames scored per sequence (default: 8)")
     parser.add_argument("--class-prompts", help="zero-shot: JSON file {label: [prompt, ...]} to score against")
     parser.add_argument("--synthetic", action="store_true", default=None,
                         help="mark the data as synthetic in the results (detected for data from make_synthetic.py)")
@@ -56,9 +57,11 @@ def main() -> None:
         class_prompts=load_class_prompts(args.class_prompts) if args.class_prompts else None,
         batch_size=args.batch_size, output_dir=args.out, synthetic=args.synthetic,
         command=shlex.join(["python", *sys.argv]), protocol_overrides=overrides, on_error=args.on_error,
+        num_frames=args.num_frames,
     )
     summary = results["summary"]
     print(json.dumps({"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "folds": summary["num_folds"],
+                      **({"sequence": results["sequence"]} if "sequence" in results else {}),
                       "results": f"{args.out}/results.json"}, indent=2))
 
 

@@ -40,7 +40,7 @@ def test_mistakes_get_clear_errors(tiny, example_face, tmp_path):
     _, processor = tiny
     with pytest.raises(ValueError, match="nothing to process"):
         processor()
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="pass one of `meshes`, `sequences`"):
         processor(meshes=str(example_face), images=[processor.render(str(example_face))])
     with pytest.raises(ValueError, match="unknown label 'joy'"):
         processor(meshes=str(example_face), labels=["joy"])

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..data.protocols import get_protocol
-from .metrics import classification_metrics
+from .metrics import classification_metrics, mean_std
 from .plots import plot_confusion_matrix
 from .report import dataset_entry, fold_results
 
@@ -42,6 +42,19 @@ def class_embeddings(model: Any, processor: Any, class_prompts: dict[str, list[s
     return torch.nn.functional.normalize(torch.stack(embeddings), dim=-1)
 
 
+def _sequence_scores(truth: list[int], predictions: list[int], frame_predictions: list[list[int]]) -> dict[str, float]:
+    """Sequence accuracy (the temporal model), frame accuracy (each frame against its sequence's label) and the
+    accuracy of a majority vote over each sequence's frame predictions (ties: the lowest class index)."""
+    frames = torch.tensor(frame_predictions)
+    labels = torch.tensor(truth)
+    votes = torch.stack([torch.bincount(row, minlength=int(frames.max()) + 1).argmax() for row in frames])
+    return {
+        "sequence_accuracy": float((torch.tensor(predictions) == labels).float().mean()),
+        "frame_accuracy": float((frames == labels[:, None]).float().mean()),
+        "voting_accuracy": float((votes == labels).float().mean()),
+    }
+
+
 def fold_model_path(template: str, fold: int) -> str:
     return template.replace("{fold}", str(fold))
 
@@ -60,11 +73,14 @@ def evaluate_folds(
     command: str = "",
     protocol_overrides: dict[str, Any] | None = None,
     on_error: str = "raise",
+    num_frames: int = 8,
 ) -> dict[str, Any]:
     """Evaluate `model_path` (may contain "{fold}": one model per fold) on each fold's test subjects.
 
     class_prompts: {label: [prompts]} scores zero-shot against these instead of the model's own classes.
     synthetic: marks the data as synthetic in the results (None: detected from the writer's record).
+    For sequence protocols (4D) `num_frames` frames per sequence are scored: the sequence as a whole (the
+    fold metrics), each frame against the sequence's label, and a majority vote over the frames.
     """
     import affectvlm
     from transformers import AutoModel, AutoProcessor
@@ -72,7 +88,7 @@ def evaluate_folds(
     from ..data.cache import RenderSettings, build_rendered_dataset
     from ..data.layouts import is_synthetic, scan_dataset
     from ..training.config import DEFAULT_CACHE
-    from ..training.data import RenderedFaces
+    from ..training.data import RenderedFaces, RenderedSequences
 
     del affectvlm  # imported for its Auto-class registration
     if "{fold}" not in model_path and len(folds) > 1 and class_prompts is None:
@@ -80,7 +96,7 @@ def evaluate_folds(
     samples = list(scan_dataset(data_dir, layout, on_error=on_error))
     protocol_obj = get_protocol(protocol or layout, **(protocol_overrides or {}))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    fold_metrics, labels = [], None
+    fold_metrics, labels, sequence_scores = [], None, []
     for fold in folds:
         path = fold_model_path(model_path, fold)
         model = AutoModel.from_pretrained(path).to(device).eval()
@@ -90,17 +106,21 @@ def evaluate_folds(
         test = protocol_obj.split(samples, fold).test
         rendered = build_rendered_dataset(test, RenderSettings.from_processor(processor), cache_dir or DEFAULT_CACHE,
                                           name=f"{layout}-test", on_error=on_error)
-        dataset = RenderedFaces(rendered, labels, len(processor.views), processor.render_size,
-                                processor.image_processor.image_mean, processor.image_processor.image_std)
-        truth, predictions = [], []
+        common = (rendered, labels, len(processor.views), processor.render_size,
+                  processor.image_processor.image_mean, processor.image_processor.image_std)
+        dataset = RenderedSequences(*common, num_frames=num_frames) if protocol_obj.sequences else RenderedFaces(*common)
+        truth, predictions, frame_predictions = [], [], []
         with torch.no_grad():
             for start in range(0, len(dataset), batch_size):
                 items = [dataset[index] for index in range(start, min(start + batch_size, len(dataset)))]
-                pixels = torch.stack([item["pixel_values"] for item in items]).to(device)
-                faces = model(pixel_values=pixels).face_embeds
-                predictions += (faces @ classes.T).argmax(dim=-1).tolist()
+                output = model(pixel_values=torch.stack([item["pixel_values"] for item in items]).to(device))
+                predictions += (output.face_embeds @ classes.T).argmax(dim=-1).tolist()
+                if output.frame_embeds is not None:
+                    frame_predictions += (output.frame_embeds @ classes.T).argmax(dim=-1).tolist()
                 truth += [item["label"] for item in items]
         metrics = {"fold": fold, **classification_metrics(truth, predictions, labels)}
+        if frame_predictions:
+            sequence_scores.append(_sequence_scores(truth, predictions, frame_predictions))
         logger.info("fold %d: accuracy %.3f, macro-F1 %.3f on %d faces", fold, metrics["accuracy"],
                     metrics["macro_f1"], metrics["num_samples"])
         fold_metrics.append(metrics)
@@ -109,8 +129,12 @@ def evaluate_folds(
                                   title=f"fold {fold}: accuracy {metrics['accuracy']:.1%}")
     synthetic = is_synthetic(data_dir) if synthetic is None else synthetic
     dataset_info = dataset_entry(layout, protocol_obj.name, str(data_dir), synthetic)
+    sequence = None
+    if sequence_scores:
+        sequence = {name: mean_std([scores[name] for scores in sequence_scores]) for name in sequence_scores[0]}
+        sequence["num_frames"] = num_frames
     results = fold_results(fold_metrics, labels, model=model_path, dataset=dataset_info, command=command,
-                           zero_shot=class_prompts is not None)
+                           zero_shot=class_prompts is not None, task="4d" if sequence else "3d", sequence=sequence)
     if output_dir is not None:
         total = [[sum(f["confusion_matrix"][i][j] for f in fold_metrics) for j in range(len(labels))]
                  for i in range(len(labels))]

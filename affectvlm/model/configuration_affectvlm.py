@@ -20,6 +20,7 @@ DEFAULT_VIEWS = (
 )
 DEFAULT_LOSS_WEIGHTS = {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0, "cross_entropy": 0.0}
 VIEW_FUSIONS = ("mean", "attention")
+TEMPORAL_POOLINGS = ("mean", "attention")
 
 
 class AffectVLMConfig(PreTrainedConfig):
@@ -34,6 +35,9 @@ class AffectVLMConfig(PreTrainedConfig):
         render_mode (`str`): one of `"shaded"`, `"depth"`, `"normals"`, `"texture"`.
         image_size (`int`): rendered view size in pixels; defaults to the vision tower's input size.
         view_fusion (`str`): `"mean"` (uniform) or `"attention"` (a learned score per view).
+        temporal_pooling (`str`): for 4D input, how frame embeddings become one sequence embedding: `"mean"` or
+            `"attention"` (a learned score per frame, which can weight the apex above neutral frames).
+        frame_chunk_size (`int`): faces (frames) encoded per vision-tower call, bounding memory on long sequences.
         emotion_labels (`list[str]`): the classes, in logit order. Default: the six basic emotions.
         class_prompt_templates (`list[str]`): templates with `{adjective}` and/or `{noun}`, averaged into one
             embedding per class at inference.
@@ -54,6 +58,8 @@ class AffectVLMConfig(PreTrainedConfig):
     render_mode: str = "shaded"
     image_size: int | None = None
     view_fusion: str = "mean"
+    temporal_pooling: str = "mean"
+    frame_chunk_size: int = 64
     emotion_labels: list | None = None
     class_prompt_templates: list | None = None
     loss_weights: dict | None = None
@@ -107,6 +113,10 @@ class AffectVLMConfig(PreTrainedConfig):
             )
         if self.view_fusion not in VIEW_FUSIONS:
             raise ValueError(f"view_fusion must be one of {VIEW_FUSIONS}, got {self.view_fusion!r}")
+        if self.temporal_pooling not in TEMPORAL_POOLINGS:
+            raise ValueError(f"temporal_pooling must be one of {TEMPORAL_POOLINGS}, got {self.temporal_pooling!r}")
+        if self.frame_chunk_size < 1:
+            raise ValueError(f"frame_chunk_size must be positive, got {self.frame_chunk_size}")
         if len(self.emotion_labels) < 2 or len(set(self.emotion_labels)) != len(self.emotion_labels):
             raise ValueError(f"emotion_labels must hold at least two distinct labels, got {self.emotion_labels}")
         if not self.class_prompt_templates:

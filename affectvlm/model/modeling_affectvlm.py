@@ -29,6 +29,11 @@ class AffectVLMOutput(ModelOutput):
     class_embeds: (num_labels, dim) unit-norm class embeddings (prompt ensembles).
     view_weights: (batch, views) how much each view contributed to the face embedding (rows sum to 1).
     loss_terms: each active loss term, unweighted.
+    4D input only (pixel_values of shape (batch, frames, views, 3, H, W)); then face_embeds, logits, view_embeds
+    and view_weights describe the whole sequence (frames pooled by the learned or uniform frame weights):
+    frame_embeds: (batch, frames, dim) unit-norm face embedding of every frame.
+    frame_logits: (batch, frames, num_labels) each frame scored on its own.
+    frame_weights: (batch, frames) how much each frame contributed to the sequence embedding (rows sum to 1).
     """
 
     loss: torch.FloatTensor | None = None
@@ -39,14 +44,20 @@ class AffectVLMOutput(ModelOutput):
     class_embeds: torch.FloatTensor | None = None
     view_weights: torch.FloatTensor | None = None
     loss_terms: dict[str, torch.Tensor] | None = None
+    frame_embeds: torch.FloatTensor | None = None
+    frame_logits: torch.FloatTensor | None = None
+    frame_weights: torch.FloatTensor | None = None
 
 
 class AffectVLMViewFusion(nn.Module):
-    """Views -> one face embedding: a uniform mean, or softmax weights from a small learned scorer."""
+    """Views -> one face embedding: a uniform mean, or softmax weights from a small learned scorer.
 
-    def __init__(self, config: AffectVLMConfig):
+    The same module (with its own weights) pools the frames of a 4D sequence into one embedding.
+    """
+
+    def __init__(self, config: AffectVLMConfig, mode: str | None = None):
         super().__init__()
-        self.mode = config.view_fusion
+        self.mode = mode or config.view_fusion
         if self.mode == "attention":
             hidden = max(config.projection_dim // 4, 8)
             self.scorer = nn.Sequential(nn.Linear(config.projection_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
@@ -84,12 +95,13 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
             init.zeros_(module.class_input_ids)
             init.zeros_(module.class_attention_mask)
             # here, not on the fusion module: a module with no direct parameters is skipped by the init walk
-            if module.view_fusion.mode == "attention":
-                scorer = module.view_fusion.scorer
-                init.normal_(scorer[0].weight, std=self.config.projection_dim**-0.5 * factor)
-                init.zeros_(scorer[0].bias)
-                init.zeros_(scorer[2].weight)  # starts as the uniform mean
-                init.zeros_(scorer[2].bias)
+            for fusion in (module.view_fusion, module.temporal_pooling):
+                if fusion.mode == "attention":
+                    scorer = fusion.scorer
+                    init.normal_(scorer[0].weight, std=self.config.projection_dim**-0.5 * factor)
+                    init.zeros_(scorer[0].bias)
+                    init.zeros_(scorer[2].weight)  # starts as the uniform mean
+                    init.zeros_(scorer[2].bias)
         elif isinstance(module, LearnableMargin):
             init.constant_(module.raw, module.initial_raw())
 
@@ -105,6 +117,7 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         self.text_projection = nn.Linear(config.text_config.hidden_size, config.projection_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
         self.view_fusion = AffectVLMViewFusion(config)
+        self.temporal_pooling = AffectVLMViewFusion(config, mode=config.temporal_pooling)
         self.loss_fn = AffectVLMLoss(config.loss_weights, config.margin_init, tuple(config.margin_range))
         prompts = len(config.emotion_labels) * len(config.class_prompt_templates)
         width = config.text_config.max_position_embeddings
@@ -176,12 +189,32 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         if views != self.config.num_views:
             raise ValueError(f"pixel_values has {views} views but the model is configured for {self.config.num_views}")
         flat = pixel_values.flatten(0, 1).to(self.visual_projection.weight.dtype)
-        pooled = self.vision_model(pixel_values=flat).pooler_output
+        chunk = self.config.frame_chunk_size * views  # bounded activations however long a sequence is
+        pooled = torch.cat([self.vision_model(pixel_values=part).pooler_output for part in flat.split(chunk)])
         return F.normalize(self.visual_projection(pooled), dim=-1).view(batch, views, -1)
 
+    def _encode(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """Views -> face embedding for 3D input; frames x views -> frame and sequence embeddings for 4D."""
+        if pixel_values.ndim != 6:
+            view_embeds = self.get_view_features(pixel_values)
+            face_embeds, view_weights = self.view_fusion(view_embeds)
+            return {"view_embeds": view_embeds, "face_embeds": face_embeds, "view_weights": view_weights}
+        batch, frames = pixel_values.shape[:2]
+        frame_views = self.get_view_features(pixel_values.flatten(0, 1))  # (batch * frames, views, dim)
+        frame_embeds, frame_view_weights = self.view_fusion(frame_views)
+        frame_embeds = frame_embeds.view(batch, frames, -1)
+        face_embeds, frame_weights = self.temporal_pooling(frame_embeds)
+        # per-view embeddings of the sequence, pooled over frames alike, for the multiview losses
+        view_embeds = F.normalize(
+            torch.einsum("bt,btvd->bvd", frame_weights, frame_views.view(batch, frames, *frame_views.shape[1:])), dim=-1
+        )
+        view_weights = torch.einsum("bt,btv->bv", frame_weights, frame_view_weights.view(batch, frames, -1))
+        return {"view_embeds": view_embeds, "face_embeds": face_embeds, "view_weights": view_weights,
+                "frame_embeds": frame_embeds, "frame_weights": frame_weights}
+
     def get_face_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """Unit-norm fused face embeddings (batch, dim)."""
-        return self.view_fusion(self.get_view_features(pixel_values))[0]
+        """Unit-norm fused face embeddings (batch, dim); for 4D input, one per sequence."""
+        return self._encode(pixel_values)["face_embeds"]
 
     def get_class_embeddings(
         self, class_input_ids: torch.Tensor | None = None, class_attention_mask: torch.Tensor | None = None
@@ -227,20 +260,24 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         **kwargs,
     ) -> AffectVLMOutput:
         r"""
-        pixel_values: (batch, views, 3, H, W) rendered views.
+        pixel_values: (batch, views, 3, H, W) rendered views; or (batch, frames, views, 3, H, W) for 4D sequences,
+            which are scored as a whole (frames pooled over time) and frame by frame (`frame_logits`).
         input_ids / attention_mask: one prompt per face (training), for the InfoNCE term and `text_embeds`.
         labels: (batch,) class indices; with them the loss is computed unless `return_loss=False`.
         class_input_ids / class_attention_mask: other class prompts (one per class) for zero-shot scoring.
         """
-        view_embeds = self.get_view_features(pixel_values)
-        face_embeds, view_weights = self.view_fusion(view_embeds)
+        encoded = self._encode(pixel_values)
+        view_embeds, face_embeds = encoded["view_embeds"], encoded["face_embeds"]
+        frame_embeds = encoded.get("frame_embeds")
         text_embeds = self.get_text_features(input_ids, attention_mask) if input_ids is not None else None
         logit_scale = self.logit_scale.exp()
 
-        class_embeds = logits = None
+        class_embeds = logits = frame_logits = None
         if class_input_ids is not None or self.has_class_prompts:
             class_embeds = self.get_class_embeddings(class_input_ids, class_attention_mask)
             logits = logit_scale * face_embeds @ class_embeds.t()
+            if frame_embeds is not None:
+                frame_logits = logit_scale * frame_embeds @ class_embeds.t()
         elif not getattr(self, "_warned_no_class_prompts", False):
             logger.warning("no class prompts are set, so no logits: see AffectVLMModel.set_class_prompts")
             self._warned_no_class_prompts = True
@@ -266,8 +303,11 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
             face_embeds=face_embeds,
             text_embeds=text_embeds,
             class_embeds=class_embeds,
-            view_weights=view_weights,
+            view_weights=encoded["view_weights"],
             loss_terms=loss_terms,
+            frame_embeds=frame_embeds,
+            frame_logits=frame_logits,
+            frame_weights=encoded.get("frame_weights"),
         )
 
 

@@ -15,6 +15,30 @@ from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_
 from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
+FRAME_SAMPLINGS = ("uniform", "apex")
+
+
+def sample_frame_indices(count: int, num_frames: int | None, mode: str = "uniform",
+                         displacement: Sequence[float] | None = None) -> list[int]:
+    """Which of `count` frames to keep: `num_frames` evenly spaced over the whole sequence ("uniform"), or over
+    the half of it centred on the apex, the frame that moved most from the first ("apex"; needs the per-frame
+    `displacement`); one frame is the middle frame or the apex. Fewer frames than asked are repeated, so every
+    sequence yields exactly `num_frames`."""
+    if mode not in FRAME_SAMPLINGS:
+        raise ValueError(f"frame_sampling must be one of {FRAME_SAMPLINGS}, got {mode!r}")
+    if count < 1:
+        raise ValueError("a sequence needs at least one frame")
+    if num_frames is None:
+        return list(range(count))
+    start, end, centre = 0, count - 1, (count - 1) // 2
+    if mode == "apex":
+        if displacement is None or len(displacement) != count:
+            raise ValueError("apex sampling needs one displacement per frame")
+        centre, half = int(np.argmax(displacement)), max(count // 4, 1)
+        start, end = max(centre - half, 0), min(centre + half, count - 1)
+    if num_frames == 1:
+        return [centre]
+    return [int(round(index)) for index in np.linspace(start, end, num_frames)]
 
 
 class AffectVLMProcessor(ProcessorMixin):
@@ -97,6 +121,9 @@ class AffectVLMProcessor(ProcessorMixin):
     def __call__(
         self,
         meshes=None,
+        sequences=None,
+        num_frames: int | None = None,
+        frame_sampling: str = "uniform",
         images: Sequence[ViewImages] | None = None,
         text: str | list[str] | None = None,
         labels: Sequence[str | int] | None = None,
@@ -110,16 +137,20 @@ class AffectVLMProcessor(ProcessorMixin):
         Any of the inputs may be left out: prompts alone serve a trainer whose views are already cached.
 
         meshes: one mesh or a list (paths, `FaceMesh`, `trimesh.Trimesh`, `(vertices, faces)`), rendered here.
+        sequences: 4D faces instead: a list of sequences, each a list of frame meshes in time order; gives
+            pixel_values of shape (batch, frames, views, 3, H, W). `num_frames` frames are kept per sequence
+            (default: all, then every sequence must have as many), chosen by `frame_sampling`: "uniform" over
+            the whole sequence or "apex" (around the frame that moved most from the first).
         images: instead of meshes, already-rendered views: per face, a list of view images (or a (views, H, W, 3)
             uint8 array), in the configured view order.
         text: one prompt per face; when absent and `labels` are given, prompts are built from the labels (and
             `metadata`), augmented unless `augment_prompts=False`, deterministic under `prompt_seed`.
         labels: one emotion per face, as a name or an index into `emotion_labels`; returned as `labels`.
         """
-        if meshes is not None and images is not None:
-            raise ValueError("pass `meshes` (to render) or `images` (already-rendered views), not both")
-        if meshes is None and images is None and text is None and labels is None:
-            raise ValueError("nothing to process: pass meshes, images, text or labels")
+        if sum(value is not None for value in (meshes, sequences, images)) > 1:
+            raise ValueError("pass one of `meshes`, `sequences` (to render) or `images` (already rendered)")
+        if meshes is None and sequences is None and images is None and text is None and labels is None:
+            raise ValueError("nothing to process: pass meshes, sequences, images, text or labels")
         if meshes is not None:
             if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
                 meshes = [meshes]
@@ -127,6 +158,11 @@ class AffectVLMProcessor(ProcessorMixin):
         data = {}
         if images is not None:
             data["pixel_values"] = self._pixel_values(images)
+        if sequences is not None:
+            clips = [self._sequence_pixels(frames, num_frames, frame_sampling) for frames in sequences]
+            if len({clip.shape[0] for clip in clips}) > 1:
+                raise ValueError(f"sequences have {[clip.shape[0] for clip in clips]} frames: pass num_frames")
+            data["pixel_values"] = torch.stack(clips)
         count = data["pixel_values"].shape[0] if data else len(labels if labels is not None else _as_list(text))
 
         label_names = None
@@ -145,6 +181,17 @@ class AffectVLMProcessor(ProcessorMixin):
                 raise ValueError(f"got {count} faces but {len(text)} prompts")
             data.update(self._tokenize(text))
         return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
+        """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""
+        faces = [load_mesh(frame, self.mesh_limits) for frame in frames]
+        displacement = None
+        if frame_sampling == "apex":
+            if len({len(face.vertices) for face in faces}) > 1:
+                raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
+            displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
+        chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
+        return self._pixel_values([self.render(faces[index]) for index in chosen])
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
@@ -199,4 +246,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["AffectVLMProcessor"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "sample_frame_indices"]

@@ -92,6 +92,15 @@ def augment_face(views: torch.Tensor, augmentation: ViewAugmentation, generator:
     return mix_views(transform_views(views, affines), augmentation, generator)
 
 
+def augment_sequence(frames: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
+    """A 4D face's (T, V, C, H, W) views: each view draws its own transform, the same for all of its frames
+    (a camera does not jump between frames), and view mixing is the same for every frame."""
+    count, views, channels, height, width = frames.shape
+    stacked = frames.permute(1, 0, 2, 3, 4).reshape(views, count * channels, height, width)
+    stacked = augment_face(stacked, augmentation, generator)
+    return stacked.reshape(views, count, channels, height, width).permute(1, 0, 2, 3, 4)
+
+
 def jitter_views(views: list[ViewSpec], max_degrees: float, rng: random.Random) -> list[ViewSpec]:
     """Each camera moved by a small random yaw and pitch around its nominal angle (on-the-fly rendering)."""
     if max_degrees <= 0:

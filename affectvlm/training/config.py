@@ -38,6 +38,8 @@ class TrainConfig:
     clip: str | None = None
     num_views: int = 3
     view_fusion: str = "mean"
+    temporal_pooling: str = "mean"
+    num_frames: int = 8
     loss_weights: dict[str, float] = field(default_factory=lambda: {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0})
     # augmentation
     augment_prompts: bool = True
@@ -126,6 +128,8 @@ _HELP = {
     "clip": "start both towers from a transformers CLIPModel folder or Hub id instead",
     "num_views": "rendered views per face: 1 (frontal) to 3 (frontal, left, right)",
     "view_fusion": "mean or attention",
+    "temporal_pooling": "4D: how frames become one sequence embedding, mean or attention",
+    "num_frames": "4D: frames per sequence, spread evenly (jittered in training)",
     "loss_weights": "loss terms and weights, e.g. contrastive=1,triplet=1,infonce=1 (terms: " + ", ".join(LOSS_TERMS) + ")",
     "augment_prompts": "on: varied prompts with synonyms and metadata; off: one fixed prompt per class",
     "view_augmentation": "mixed view augmentation: flips, rotations, crops, scales drawn per view",

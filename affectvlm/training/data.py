@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..data.cache import row_views
-from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face
+from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face, augment_sequence
 
 
 def views_to_tensor(images: Sequence[Any], size: int) -> torch.Tensor:
@@ -83,6 +83,43 @@ class RenderedFaces(Dataset):
         views = augment_face(views, self.augmentation, torch.Generator().manual_seed(item_seed))
         return {
             "pixel_values": (views - self.mean) / self.std,
+            "label": self.labels.index(row["label"]),
+            "metadata": json.loads(row["metadata"]),
+            "seed": item_seed,
+        }
+
+
+class RenderedSequences(RenderedFaces):
+    """4D rows of a rendered cache: `num_frames` frames spread evenly over each sequence, as
+    {"pixel_values": (frames, views, 3, H, W), ...}. With `jitter`, each chosen frame moves by up to half the
+    spacing, so training sees other frames of the same sequences every epoch."""
+
+    def __init__(self, *args, num_frames: int = 8, jitter: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.num_frames = num_frames
+        self.jitter = jitter
+
+    def without_augmentation(self) -> "RenderedSequences":
+        plain = super().without_augmentation()
+        return RenderedSequences(plain.rendered, plain.labels, plain.num_views, plain.image_size,
+                                 plain.mean.flatten().tolist(), plain.std.flatten().tolist(), num_frames=self.num_frames)
+
+    def frame_indices(self, count: int, generator: torch.Generator) -> list[int]:
+        positions = torch.linspace(0, count - 1, self.num_frames)
+        if self.jitter and count > self.num_frames:
+            spacing = (count - 1) / max(self.num_frames - 1, 1)
+            positions = positions + (torch.rand(self.num_frames, generator=generator) - 0.5) * spacing
+        return positions.round().clamp(0, count - 1).long().tolist()
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.rendered[int(index)]
+        frames = row_views(row, self.num_views)
+        item_seed = hash((self.seed, self.epoch, int(index))) % (2**63)
+        generator = torch.Generator().manual_seed(item_seed)
+        clip = torch.stack([views_to_tensor(frames[i], self.image_size) for i in self.frame_indices(len(frames), generator)])
+        clip = augment_sequence(clip, self.augmentation, generator)
+        return {
+            "pixel_values": (clip - self.mean) / self.std,
             "label": self.labels.index(row["label"]),
             "metadata": json.loads(row["metadata"]),
             "seed": item_seed,

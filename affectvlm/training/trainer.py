@@ -7,6 +7,7 @@ the best model, checkpoint atomically and resume at the exact step with the same
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -24,7 +25,7 @@ from ..model.losses_affectvlm import LOSS_TERMS, gather_features
 from .augment import NO_AUGMENTATION, ViewAugmentation
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import PromptCollator, RenderedFaces
+from .data import PromptCollator, RenderedFaces, RenderedSequences
 from .models import build_model, view_subset
 
 
@@ -36,15 +37,18 @@ class PreparedData:
     evaluation_name: str  # "validation", or "test" when the protocol has no validation set
 
 
+def protocol_for(config: TrainConfig):
+    overrides = {"folds": config.folds, "num_subjects": config.num_subjects}
+    if config.labels:
+        overrides["labels"] = tuple(config.labels)
+    return get_protocol(config.protocol or config.layout, **overrides)
+
+
 def split_for(config: TrainConfig) -> Split:
     """The protocol split of the configured data and fold (no mesh is loaded)."""
     from ..data.layouts import scan_dataset
 
-    overrides = {"folds": config.folds, "num_subjects": config.num_subjects}
-    if config.labels:
-        overrides["labels"] = tuple(config.labels)
-    protocol = get_protocol(config.protocol or config.layout, **overrides)
-    return protocol.split(scan_dataset(config.data_dir, config.layout, on_error=config.on_error), config.fold)
+    return protocol_for(config).split(scan_dataset(config.data_dir, config.layout, on_error=config.on_error), config.fold)
 
 
 def rendered_split(config: TrainConfig, processor: Any, split: Split, accelerator: Any, progress: bool = True):
@@ -73,10 +77,14 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
     augmentation = (ViewAugmentation(view_dropout=config.view_dropout, view_shuffle=config.view_shuffle)
                     if config.view_augmentation else NO_AUGMENTATION)
     evaluation_name = "validation" if len(parts["validation"]) else "test"
+    faces, train_extra = RenderedFaces, {}
+    if protocol_for(config).sequences:
+        faces = functools.partial(RenderedSequences, num_frames=config.num_frames)
+        train_extra = {"jitter": True}
     return PreparedData(
-        train=RenderedFaces(parts["train"], augmentation=augmentation, **common),
-        evaluation=RenderedFaces(parts[evaluation_name], **common),
-        test=RenderedFaces(parts["test"], **common),
+        train=faces(parts["train"], augmentation=augmentation, **common, **train_extra),
+        evaluation=faces(parts[evaluation_name], **common),
+        test=faces(parts["test"], **common),
         evaluation_name=evaluation_name,
     )
 
@@ -85,6 +93,7 @@ def model_overrides(config: TrainConfig) -> dict[str, Any]:
     return {
         "views": view_subset(config.num_views),
         "view_fusion": config.view_fusion,
+        "temporal_pooling": config.temporal_pooling,
         "emotion_labels": list(config.labels or SIX_EMOTIONS),
         "loss_weights": {term: float(config.loss_weights.get(term, 0.0)) for term in LOSS_TERMS},
     }
