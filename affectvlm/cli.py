@@ -30,28 +30,71 @@ def _load(model_path: str):
     return model, processor
 
 
-def predict(args: argparse.Namespace) -> int:
+def _sequence_frames(path: Path, workdir: Path) -> list[Path]:
+    """The mesh frames of a folder or .zip, in natural name order (frame_2 before frame_10); a zip is unpacked
+    into `workdir` with the demo's safety checks (no escaping entries, no zip bombs)."""
+    from .model.meshes_affectvlm import MESH_READERS
+    from .ui.archives import extract_frames, natural_key
+    from .ui.limits import DemoLimits, InputError
+
+    if not path.exists():
+        raise MeshFormatError(f"{path}: file not found")
+    if path.is_dir():
+        frames = sorted((p for p in path.iterdir() if p.suffix.lower() in MESH_READERS), key=lambda p: natural_key(p.name))
+    else:
+        try:
+            frames = extract_frames(path, workdir, DemoLimits(), sorted(MESH_READERS))
+        except InputError as error:
+            raise MeshFormatError(str(error)) from None
+    if not frames:
+        raise MeshFormatError(f"{path}: no mesh frames in it")
+    return frames
+
+
+def _scores(labels: list[str], logits) -> dict[str, float]:
+    return {label: round(float(p), 4) for label, p in zip(labels, logits.softmax(dim=-1))}
+
+
+def _score_file(model, processor, file: str) -> dict:
+    """{"file", "label", "scores"} for a mesh; for a folder or .zip of frames also "frames" (one per frame)."""
+    import tempfile
+
     import torch
 
-    model, processor = _load(args.model)
     labels = model.config.emotion_labels
+    path = Path(file)
+    with tempfile.TemporaryDirectory(prefix="affectvlm-") as workdir, torch.no_grad():
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            frames = _sequence_frames(path, Path(workdir))
+            output = model(pixel_values=processor(sequences=[[str(frame) for frame in frames]])["pixel_values"])
+            per_frame = [{"frame": frame.name, "label": labels[int(row.argmax())], "scores": _scores(labels, row)}
+                         for frame, row in zip(frames, output.frame_logits[0])]
+        else:
+            output, per_frame = model(pixel_values=processor(meshes=file)["pixel_values"]), None
+    scores = _scores(labels, output.logits[0])
+    result = {"file": file, "label": max(scores, key=scores.get), "scores": scores}
+    return result if per_frame is None else {**result, "frames": per_frame}
+
+
+def predict(args: argparse.Namespace) -> int:
+    model, processor = _load(args.model)
     results, failed = [], 0
     for file in args.files:
         try:
-            inputs = processor(meshes=file)
+            result = _score_file(model, processor, file)
         except MeshFormatError as error:
             print(f"affectvlm: error: {error}", file=sys.stderr)
             failed += 1
             continue
-        with torch.no_grad():
-            probabilities = model(pixel_values=inputs["pixel_values"]).logits.softmax(dim=-1)[0]
-        scores = {label: round(float(p), 4) for label, p in zip(labels, probabilities)}
-        results.append({"file": file, "label": max(scores, key=scores.get), "scores": scores})
+        results.append(result)
         if not args.json:
-            ranked = sorted(scores.items(), key=lambda item: -item[1])
-            print(f"{file}: {results[-1]['label']}")
+            ranked = sorted(result["scores"].items(), key=lambda item: -item[1])
+            frames = f" ({len(result['frames'])} frames)" if "frames" in result else ""
+            print(f"{file}: {result['label']}{frames}")
             for label, score in ranked:
                 print(f"  {label:<10} {score:6.1%}  {'#' * round(score * 40)}")
+            if frames:
+                print("  per frame: " + " ".join(frame["label"] for frame in result["frames"]))
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
@@ -98,9 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     scorer = commands.add_parser("predict", help="score the emotion of face meshes",
                                  description="Render each mesh, encode its views and print emotion probabilities.")
-    scorer.add_argument("files", nargs="+", metavar="FILE", help="mesh files (.obj .ply .stl .off .glb .gltf)")
+    scorer.add_argument("files", nargs="+", metavar="FILE",
+                        help="mesh files (.obj .ply .stl .off .glb .gltf .wrl .bnt), or a folder or .zip of frames "
+                             "(a 4D sequence, frames in name order)")
     scorer.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: bundled)")
-    scorer.add_argument("--json", action="store_true", help="print a JSON list of {file, label, scores}")
+    scorer.add_argument("--json", action="store_true",
+                        help="print a JSON list of {file, label, scores} (sequences add per-frame {frame, label, scores})")
     scorer.set_defaults(handler=predict)
 
     renderer = commands.add_parser("render", help="save the rendered views of a mesh as PNG",

@@ -1,9 +1,12 @@
 import json
 import subprocess
 import sys
+import zipfile
 
 import pytest
 from PIL import Image
+
+from affectvlm.ui import EXAMPLES_DIR
 
 
 def _affectvlm(*args, cwd):
@@ -63,3 +66,17 @@ def test_a_reader_that_goes_away_gets_no_traceback(saved_model, example_face, tm
     result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
+
+
+def test_predict_scores_a_zip_or_folder_of_frames_as_one_sequence(saved_model, tmp_path):
+    archive = EXAMPLES_DIR / "surprise_sequence.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(tmp_path / "unpacked")
+    (folder,) = (tmp_path / "unpacked").iterdir()
+    result = _affectvlm("predict", str(archive), str(folder), str(tmp_path / "missing.zip"), "--model",
+                        str(saved_model), "--json", cwd=tmp_path)
+    assert result.returncode == 1 and "missing.zip: file not found" in result.stderr
+    from_zip, from_folder = json.loads(result.stdout)
+    assert len(from_zip["frames"]) == 5 and [f["frame"] for f in from_zip["frames"]][0].endswith("00.ply")
+    assert from_zip["scores"] == from_folder["scores"] and sum(from_zip["scores"].values()) == pytest.approx(1, abs=1e-3)
+    assert set(from_zip["frames"][0]["scores"]) == set(from_zip["scores"])

@@ -55,7 +55,7 @@ def test_a_sequence_gets_a_timeline_and_a_mean_emotion(client):
     assert result["emotion"]["label"] == "surprise"
     assert result["timeline"]["visible"] is True
     assert len(result["timeline"]["value"]["data"]) == 5 * len(result["emotion"]["confidences"])
-    assert "5 frames" in result["status"] and "mean of the per-frame probabilities" in result["status"]
+    assert "5 frames" in result["status"] and "pooling over the frames" in result["status"]
 
 
 def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_path, example_face):

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import tiny_model_and_processor
 
 import affectvlm
@@ -178,22 +179,30 @@ def test_a_face_gets_probabilities_view_weights_zero_shot_scores_views_and_a_glb
                                                "18,461 triangles; 0.25 s")
 
 
-def test_a_sequence_is_scored_per_frame_and_summarised_by_the_mean(tiny_pair, tmp_path, face_bytes):
+def test_a_sequence_is_scored_per_frame_and_as_a_whole_by_the_model(tiny_pair, tmp_path, face_bytes):
     sad = (EXAMPLES_DIR / "sadness.ply").read_bytes()
     archive = _zip(tmp_path / "clip.zip", {"clip/f_1.ply": face_bytes, "clip/f_2.ply": sad, "clip/f_10.ply": face_bytes})
     analysis = _analyse(archive, tiny_pair, tmp_path)
     assert analysis.is_sequence
     assert [frame.name for frame in analysis.frames] == ["clip.zip/clip/f_1.ply", "clip.zip/clip/f_2.ply",
                                                          "clip.zip/clip/f_10.ply"]
-    for emotion, mean in analysis.overall.emotions.items():
-        assert mean == pytest.approx(sum(frame.emotions[emotion] for frame in analysis.frames) / 3)
+    model, processor = tiny_pair
+    with torch.no_grad():  # the page's sequence verdict is the model's own 4D forward pass
+        frames = []
+        for index, data in enumerate((face_bytes, sad, face_bytes)):  # f_1, f_2, f_10 in name order
+            frames.append(tmp_path / f"frame{index}.ply")
+            frames[-1].write_bytes(data)
+        clip = processor(sequences=[[str(path) for path in frames]])["pixel_values"]
+        expected = model(pixel_values=clip).logits.softmax(dim=-1)[0]
+    for index, emotion in enumerate(model.config.emotion_labels):
+        assert analysis.overall.emotions[emotion] == pytest.approx(float(expected[index]), abs=1e-5)
     peak = analysis.frames[analysis.shown_frame].emotions[analysis.label]
     assert peak == max(frame.emotions[analysis.label] for frame in analysis.frames)
     timeline = timeline_frame(analysis)
     assert list(timeline.columns) == ["frame", "emotion", "probability"]
     assert len(timeline) == 3 * len(analysis.overall.emotions) and sorted(set(timeline["frame"])) == [1, 2, 3]
     status = status_markdown(analysis, 1.0)
-    assert "3 frames" in status and "the mean of the per-frame probabilities" in status
+    assert "3 frames" in status and "mean pooling over the frames" in status
     assert f"frame {analysis.shown_frame + 1} (`clip/" in status
 
 

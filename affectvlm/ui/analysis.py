@@ -1,8 +1,8 @@
 """The demo's predict path, free of Gradio: an uploaded file (a mesh, or a .zip of mesh frames) -> Analysis.
 
 Frames are loaded, rendered and scored a few at a time, so a long sequence of large meshes never sits in
-memory at once. A sequence's emotion is the mean of its per-frame probabilities (a placeholder until a
-temporal model exists). Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
+memory at once. A sequence's emotion is the model's own: its temporal pooling (mean or learned attention)
+over the frame embeddings, exactly what the model computes for (batch, frames, views, ...) input. Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Analysis:
     shown_face: FaceMesh
     views: list[tuple[str, Image.Image]]  # (view name, rendered image) of the shown frame
     viewer_glb: bytes  # the shown frame as binary glTF, for the browser's 3D viewer
+    temporal_pooling: str = "mean"  # how the model pools a sequence's frames ("mean" or "attention")
 
     @property
     def is_sequence(self) -> bool:
@@ -99,11 +100,23 @@ def _score_batch(model, processor, faces: list[FaceMesh], zero_shot_classes: tor
     zero_shot = None
     if zero_shot_classes is not None:
         zero_shot = (model.logit_scale.exp() * output.face_embeds @ zero_shot_classes.t()).softmax(dim=-1)
-    return output.logits.softmax(dim=-1), output.view_weights, zero_shot
+    return output.logits.softmax(dim=-1), output.view_weights, zero_shot, output.face_embeds
 
 
-def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {key: sum(row[key] for row in rows) / len(rows) for key in rows[0]}
+@torch.no_grad()
+def _sequence_scores(model, name: str, frame_embeds: torch.Tensor, view_weights: torch.Tensor, view_names,
+                     zero_shot_emotions, zero_shot_classes) -> FrameScores:
+    """The sequence's scores from its frame embeddings, pooled over time by the model's temporal pooling."""
+    sequence, frame_weights = model.temporal_pooling(frame_embeds.unsqueeze(0))
+    scale = model.logit_scale.exp()
+    emotions = (scale * sequence @ model.get_class_embeddings().t()).softmax(dim=-1)
+    pooled_view_weights = frame_weights @ view_weights
+    zero_shot = [{}]
+    if zero_shot_classes is not None:
+        zero_shot = _probabilities(zero_shot_emotions, (scale * sequence @ zero_shot_classes.t()).softmax(dim=-1))
+    labels = model.config.emotion_labels
+    return FrameScores(name, _probabilities(labels, emotions)[0], _probabilities(view_names, pooled_view_weights)[0],
+                       zero_shot[0])
 
 
 def analyse_upload(
@@ -126,22 +139,24 @@ def analyse_upload(
         zero_shot_classes = emotion_class_embeddings(model, processor, list(zero_shot_emotions))
 
     frames: list[FrameScores] = []
+    embeds, view_weights = [], []
     for start in range(0, len(files), FRAMES_PER_BATCH):
         batch = files[start:start + FRAMES_PER_BATCH]
         faces = [load_face(path, name, limits) for name, path in batch]
-        emotions, weights, zero_shot = _score_batch(model, processor, faces, zero_shot_classes)
+        emotions, weights, zero_shot, face_embeds = _score_batch(model, processor, faces, zero_shot_classes)
+        embeds.append(face_embeds)
+        view_weights.append(weights)
         zero_shot_rows = _probabilities(zero_shot_emotions, zero_shot) if zero_shot is not None else [{}] * len(batch)
         for (name, _), emotion_row, weight_row, zero_shot_row in zip(
             batch, _probabilities(labels, emotions), _probabilities(view_names, weights), zero_shot_rows
         ):
             frames.append(FrameScores(name, emotion_row, weight_row, zero_shot_row))
 
-    overall = FrameScores(
-        upload.name,
-        _mean([frame.emotions for frame in frames]),
-        _mean([frame.view_weights for frame in frames]),
-        _mean([frame.zero_shot for frame in frames]),
-    )
+    if len(frames) == 1:
+        overall = FrameScores(upload.name, frames[0].emotions, frames[0].view_weights, frames[0].zero_shot)
+    else:
+        overall = _sequence_scores(model, upload.name, torch.cat(embeds), torch.cat(view_weights), view_names,
+                                   zero_shot_emotions, zero_shot_classes)
     top = max(overall.emotions, key=overall.emotions.get)
     shown = max(range(len(frames)), key=lambda index: frames[index].emotions[top])
     name, path = files[shown]
@@ -154,4 +169,5 @@ def analyse_upload(
         shown_face=face,
         views=display_views(face, processor),
         viewer_glb=glb_bytes(face),
+        temporal_pooling=model.config.temporal_pooling,
     )

@@ -55,7 +55,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
                             label="Synthetic examples (a held-out identity)")
                 gr.Markdown(
                     f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
-                    "(frame_2 before frame_10). Its emotion is, for now, the mean of the per-frame probabilities.\n\n"
+                    "(frame_2 before frame_10). Its emotion is the model's: frame embeddings pooled over time.\n\n"
                     "The bundled default model has only seen synthetic faces; do not use it to judge anyone."
                 )
             with gr.Column(scale=2):

@@ -25,7 +25,8 @@ def status_markdown(analysis: Analysis, seconds: float) -> str:
                 f"{len(face.faces):,} triangles; {seconds:.2f} s")
     shown = analysis.frames[analysis.shown_frame].name.split("/", 1)[1]
     return (f"{_code(analysis.source)}: {len(analysis.frames)} frames, sequence emotion **{analysis.label}** "
-            f"({score:.0%}, the mean of the per-frame probabilities). The viewer and the views show frame "
+            f"({score:.0%}, from the model's {analysis.temporal_pooling} pooling over the frames). The viewer and "
+            f"the views show frame "
             f"{analysis.shown_frame + 1} ({_code(shown)}), where {analysis.label} peaks; {seconds:.2f} s")
 
 
