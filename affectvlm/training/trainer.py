@@ -174,11 +174,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one training run; returns its summary (also written to the run folder)."""
     from accelerate import Accelerator
     from accelerate.logging import get_logger
+    from accelerate.state import AcceleratorState
     from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, ProjectConfiguration, set_seed
     from tqdm.auto import tqdm
 
     output = Path(config.output_dir)
     use_cpu = config.cpu or not torch.cuda.is_available()
+    # accelerate keeps its settings (mixed precision...) in a process-wide singleton: let one process run
+    # several trainings (ablations, tests) with their own settings, keeping any distributed process group
+    AcceleratorState._reset_state(reset_partial_state=False)
     accelerator = Accelerator(
         cpu=use_cpu,  # without cpu=True, `--multi_gpu` on a CPU machine silently runs separate jobs
         mixed_precision=config.mixed_precision,
