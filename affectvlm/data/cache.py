@@ -272,6 +272,22 @@ def build_rendered_dataset(
     return datasets.load_from_disk(str(target))
 
 
+def render_split(split: Any, settings: RenderSettings, cache_dir: str | os.PathLike, name: str,
+                 workers: int | None = None, on_error: str = "raise", progress: bool = True) -> dict[str, Any]:
+    """A protocol split's faces rendered as one cache and cut into "train", "validation" and "test" datasets.
+
+    The samples go in key order, so every fold of a protocol (the same faces, dealt differently) and every
+    evaluation of it finds the same cache instead of rendering the faces again.
+    """
+    samples = sorted(split.train + split.validation + split.test, key=lambda sample: sample.key)
+    rendered = build_rendered_dataset(samples, settings, cache_dir, name, workers, on_error, progress)
+    position = {key: index for index, key in enumerate(rendered["key"])}  # skipped samples are absent
+    return {
+        part: rendered.select([position[s.key] for s in getattr(split, part) if s.key in position])
+        for part in ("train", "validation", "test")
+    }
+
+
 def cache_info(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     """The settings, sample count and skipped files recorded with a rendered cache."""
     return json.loads((Path(dataset_dir) / CACHE_INFO).read_text())

@@ -85,7 +85,7 @@ def evaluate_folds(
     import affectvlm
     from transformers import AutoModel, AutoProcessor
 
-    from ..data.cache import RenderSettings, build_rendered_dataset
+    from ..data.cache import RenderSettings, render_split
     from ..data.layouts import is_synthetic, scan_dataset
     from ..training.config import DEFAULT_CACHE
     from ..training.data import RenderedFaces, RenderedSequences
@@ -103,9 +103,9 @@ def evaluate_folds(
         processor = AutoProcessor.from_pretrained(path)
         labels = list(class_prompts or model.config.emotion_labels)
         classes = class_embeddings(model, processor, class_prompts)
-        test = protocol_obj.split(samples, fold).test
-        rendered = build_rendered_dataset(test, RenderSettings.from_processor(processor), cache_dir or DEFAULT_CACHE,
-                                          name=f"{layout}-test", on_error=on_error)
+        # the same cache as training: the whole protocol's faces, of which this fold's test subjects are used
+        rendered = render_split(protocol_obj.split(samples, fold), RenderSettings.from_processor(processor),
+                                cache_dir or DEFAULT_CACHE, layout, on_error=on_error)["test"]
         common = (rendered, labels, len(processor.views), processor.render_size,
                   processor.image_processor.image_mean, processor.image_processor.image_std)
         dataset = RenderedSequences(*common, num_frames=num_frames) if protocol_obj.sequences else RenderedFaces(*common)

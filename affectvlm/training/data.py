@@ -8,6 +8,7 @@ interrupted run that resumes sees exactly the same augmented batches.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -64,8 +65,9 @@ class RenderedFaces(Dataset):
 
     def without_augmentation(self) -> "RenderedFaces":
         """The same faces, unaugmented (to embed the training set for evaluation)."""
-        return RenderedFaces(self.rendered, self.labels, self.num_views, self.image_size, self.mean.flatten().tolist(),
-                             self.std.flatten().tolist(), NO_AUGMENTATION, self.seed)
+        plain = copy.copy(self)
+        plain.augmentation = NO_AUGMENTATION
+        return plain
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -101,8 +103,8 @@ class RenderedSequences(RenderedFaces):
 
     def without_augmentation(self) -> "RenderedSequences":
         plain = super().without_augmentation()
-        return RenderedSequences(plain.rendered, plain.labels, plain.num_views, plain.image_size,
-                                 plain.mean.flatten().tolist(), plain.std.flatten().tolist(), num_frames=self.num_frames)
+        plain.jitter = False  # evenly spread frames, as evaluation sees them
+        return plain
 
     def frame_indices(self, count: int, generator: torch.Generator) -> list[int]:
         positions = torch.linspace(0, count - 1, self.num_frames)

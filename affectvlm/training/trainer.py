@@ -53,20 +53,11 @@ def split_for(config: TrainConfig) -> Split:
 
 def rendered_split(config: TrainConfig, processor: Any, split: Split, accelerator: Any, progress: bool = True):
     """Render the split's faces once (main process first; the others then find the cache) and cut it up."""
-    from ..data.cache import RenderSettings, build_rendered_dataset
+    from ..data.cache import RenderSettings, render_split
 
-    samples = split.train + split.validation + split.test
     with accelerator.main_process_first():
-        rendered = build_rendered_dataset(
-            samples, RenderSettings.from_processor(processor), config.cache_dir, name=config.layout,
-            workers=config.render_workers, on_error=config.on_error,
-            progress=progress and accelerator.is_local_main_process,
-        )
-    position = {key: index for index, key in enumerate(rendered["key"])}  # skipped samples are absent
-    return {
-        part: rendered.select([position[s.key] for s in getattr(split, part) if s.key in position])
-        for part in ("train", "validation", "test")
-    }
+        return render_split(split, RenderSettings.from_processor(processor), config.cache_dir, config.layout,
+                            config.render_workers, config.on_error, progress and accelerator.is_local_main_process)
 
 
 def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> PreparedData:
@@ -287,8 +278,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
             progress.epoch += 1
             progress.batches_in_epoch = 0
     bar.close()
-    summary = _finish(config, accelerator, model, processor, progress, data, stopped_early, total_steps,
-                      time.perf_counter() - started, output)
+    summary = _finish(config, accelerator, model, processor, progress, data, centroid_loader, stopped_early,
+                      total_steps, time.perf_counter() - started, output)
     accelerator.end_training()  # last: it also tears down the process group
     return summary
 
@@ -330,7 +321,8 @@ def _save_model(accelerator, model, processor, folder: Path) -> None:
     accelerator.wait_for_everyone()
 
 
-def _finish(config, accelerator, model, processor, progress, data, stopped_early, total_steps, seconds, output):
+def _finish(config, accelerator, model, processor, progress, data, centroid_loader, stopped_early, total_steps,
+            seconds, output):
     """Save the final model; score the best model on the test split; write the summary, results and plots."""
     from ..evaluation.plots import plot_training_curves
     from ..evaluation.report import dataset_entry, fold_results
@@ -348,9 +340,8 @@ def _finish(config, accelerator, model, processor, progress, data, stopped_early
         accelerator.unwrap_model(model).load_state_dict(load_file(str(best / "model.safetensors")), strict=False)
     centroids = None
     labels = list(processor.emotion_labels)
-    if not text_tower_is_trained(config):
-        loader = accelerator.prepare(_eval_batches(data.train.without_augmentation(), config.batch_size))
-        centroids = class_centroids(*face_embeddings(model, loader, accelerator), len(labels))
+    if centroid_loader is not None:
+        centroids = class_centroids(*face_embeddings(model, centroid_loader, accelerator), len(labels))
     test_loader = accelerator.prepare(_eval_batches(data.test, config.batch_size))
     test_metrics = evaluate(model, test_loader, accelerator, labels, centroids)
     summary.update({
