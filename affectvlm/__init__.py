@@ -34,8 +34,12 @@ AffectVLMProcessor.register_for_auto_class("AutoProcessor")
 
 
 def build_processor(config: AffectVLMConfig) -> AffectVLMProcessor:
-    """The processor that matches a model config, with CLIP's tokenizer."""
-    return AffectVLMProcessor.from_config(config, tokenizer=clip_tokenizer())
+    """The processor that matches a model config, with CLIP's tokenizer (and the face template when the model
+    expects face-centric input)."""
+    from .face_template import default_face_alignment
+
+    alignment = default_face_alignment().to_dict() if config.face_preprocessing else None
+    return AffectVLMProcessor.from_config(config, tokenizer=clip_tokenizer(), face_alignment=alignment)
 
 
 __all__ = [

@@ -10,7 +10,8 @@ from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
-from .meshes_affectvlm import MeshLimits, load_mesh
+from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
+from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
 from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
 
@@ -41,6 +42,16 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
     return [int(round(index)) for index in np.linspace(start, end, num_frames)]
 
 
+def render_face(
+    face: FaceMesh, views: Sequence[ViewSpec], mode: str, size: int, alignment: FaceAlignment | None
+) -> list[np.ndarray]:
+    """The one way a loaded mesh becomes view images (processor, rendered cache, evaluation): the canonical
+    face crop when the processor has a face alignment, else the mesh normalised by its own extent."""
+    if alignment is None:
+        return render_views(face, views, mode=mode, image_size=size)
+    return render_views(canonicalize_face(face, alignment), views, mode=mode, image_size=size, normalized=True)
+
+
 class AffectVLMProcessor(ProcessorMixin):
     r"""
     Renders each mesh into the configured views and prepares them with CLIP's image processor; turns emotion
@@ -56,6 +67,9 @@ class AffectVLMProcessor(ProcessorMixin):
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
+        face_alignment (`dict`): the face template and crop (`FaceAlignment.to_dict()`); with it every mesh is
+            registered to the template and cropped around the nose tip before rendering (see
+            preprocessing_affectvlm.py). Without it (older checkpoints) a mesh is normalised by its extent.
     """
 
     def __init__(
@@ -70,6 +84,7 @@ class AffectVLMProcessor(ProcessorMixin):
         max_vertices: int = MeshLimits.max_vertices,
         max_faces: int = MeshLimits.max_faces,
         max_file_bytes: int = MeshLimits.max_file_bytes,
+        face_alignment: dict | None = None,
         **kwargs,
     ):
         if render_mode not in RENDER_MODES:
@@ -82,10 +97,14 @@ class AffectVLMProcessor(ProcessorMixin):
         self.max_vertices = int(max_vertices)
         self.max_faces = int(max_faces)
         self.max_file_bytes = int(max_file_bytes)
+        self.face_alignment = face_alignment
+        self._alignment = FaceAlignment.from_dict(face_alignment) if face_alignment else None
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
-    def from_config(cls, config: AffectVLMConfig, image_processor=None, tokenizer=None) -> "AffectVLMProcessor":
+    def from_config(
+        cls, config: AffectVLMConfig, image_processor=None, tokenizer=None, face_alignment: dict | None = None
+    ) -> "AffectVLMProcessor":
         """A processor whose views, render settings, labels and templates match a model config."""
         if image_processor is None:
             from transformers import CLIPImageProcessorPil
@@ -102,7 +121,12 @@ class AffectVLMProcessor(ProcessorMixin):
             render_size=config.image_size,
             emotion_labels=config.emotion_labels,
             class_prompt_templates=config.class_prompt_templates,
+            face_alignment=face_alignment,
         )
+
+    @property
+    def alignment(self) -> FaceAlignment | None:
+        return self._alignment
 
     @property
     def view_specs(self) -> list[ViewSpec]:
@@ -115,7 +139,7 @@ class AffectVLMProcessor(ProcessorMixin):
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
         face = load_mesh(mesh, self.mesh_limits)
-        arrays = render_views(face, self.view_specs, mode=self.render_mode, image_size=self.render_size)
+        arrays = render_face(face, self.view_specs, self.render_mode, self.render_size, self._alignment)
         return [Image.fromarray(array) for array in arrays]
 
     def __call__(
@@ -246,4 +270,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "sample_frame_indices"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "render_face", "sample_frame_indices"]

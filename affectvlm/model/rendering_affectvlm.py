@@ -164,9 +164,10 @@ def _pyrender_mesh(
 
 
 def render_views(
-    mesh: FaceMesh, views: Sequence[ViewSpec], mode: str = "shaded", image_size: int = 224
+    mesh: FaceMesh, views: Sequence[ViewSpec], mode: str = "shaded", image_size: int = 224, normalized: bool = False
 ) -> list[np.ndarray]:
-    """Render a raw (not yet normalised) mesh into one (image_size, image_size, 3) uint8 image per view.
+    """Render a mesh into one (image_size, image_size, 3) uint8 image per view; a raw mesh is normalised
+    first, one already in the unit frame (`normalized=True`, e.g. a canonical face crop) is drawn as it is.
 
     Modes: "shaded" grey, smoothly lit geometry; "depth" nearer is brighter over a fixed range around the unit
     sphere; "normals" camera-space normals as (n * 0.5 + 0.5) * 255; "texture" the unlit uv texture or vertex
@@ -177,7 +178,8 @@ def render_views(
     if image_size < 1:
         raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
     poses = [_camera_pose(view) for view in views]
-    mesh = normalize_mesh(mesh)
+    if not normalized:
+        mesh = normalize_mesh(mesh)
     if mode == "texture" and mesh.texture is None and mesh.vertex_colors is None:
         _warn_texture_fallback(mesh.source)
         mode = "shaded"
