@@ -19,7 +19,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from affectvlm.data.layouts import LAYOUTS, write_synthetic_dataset
-from affectvlm.data.synthetic import DEFAULT_VARIATION, EMOTION_ORDER, NO_VARIATION
+from affectvlm.data.synthetic import DEFAULT_VARIATION, EMOTION_ORDER, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION
+
+VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION}
 
 
 def _names(text: str) -> list[str]:
@@ -51,10 +53,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated intensities 1..4, for layouts that name them (default: 1,2,3,4)")
     parser.add_argument("--frames", type=int, default=25, help="frames per 4D sequence, at least 5 (default: 25)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of 4D sequences (default: 25)")
-    parser.add_argument("--variation", choices=("on", "off"), default="on",
-                        help="per-face variation: jitter, asymmetry, pose, scan noise, crops (default: on)")
+    parser.add_argument("--variation", choices=sorted(VARIATIONS), default="on",
+                        help="per-face variation: jitter, asymmetry, pose, scan noise, crops; 'scan' adds face-region "
+                             "crops with rough borders, holes and more pose (default: on)")
+    parser.add_argument("--recipes", choices=RECIPE_SPLITS, default=None,
+                        help="folder layout: draw each face from a random expression recipe of this split at a random "
+                             "level, instead of each emotion's prototype per intensity (default: prototypes)")
+    parser.add_argument("--faces-per-emotion", type=int, default=1,
+                        help="with --recipes: faces per subject and emotion (default: 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-face variation (default: 0)")
-    parser.add_argument("--texture-size", type=int, default=256, help="texture images in pixels (default: 256)")
+    parser.add_argument("--texture-size", type=int, default=256,
+                        help="texture images in pixels; 0 in the folder layout writes untextured binary PLY (default: 256)")
     parser.add_argument("--workers", type=int, default=1, help="processes writing subjects (default: 1)")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a folder an earlier run filled (its own files only; nothing is deleted)")
@@ -71,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             samples = write_synthetic_dataset(
                 args.out, args.layout, args.subjects, subject_seed_offset=args.subject_seed_offset,
                 emotions=args.emotions, intensities=args.intensities, frames=args.frames, fps=args.fps,
-                variation=DEFAULT_VARIATION if args.variation == "on" else NO_VARIATION, seed=args.seed,
-                texture_size=args.texture_size, workers=args.workers, overwrite=args.overwrite,
+                variation=VARIATIONS[args.variation], seed=args.seed, texture_size=args.texture_size,
+                recipes=args.recipes, faces_per_emotion=args.faces_per_emotion, workers=args.workers,
+                overwrite=args.overwrite,
                 on_subject_done=lambda subject: bar.update(1), command=shlex.join(["python", *sys.argv]),
             )
         except (ValueError, OSError, RuntimeError) as err:

@@ -27,14 +27,17 @@ import numpy as np
 from PIL import Image
 
 from ..model.meshes_affectvlm import MeshLimits
-from ..model.rendering_affectvlm import ViewSpec, render_views
+from ..model.preprocessing_affectvlm import FaceAlignment
+from ..model.processing_affectvlm import render_face
+from ..model.rendering_affectvlm import ViewSpec
 from .samples import FaceSample, ReadProblems
 
 logger = logging.getLogger(__name__)
 
 CACHE_INFO = "affectvlm_cache.json"
 # Source files whose code decides the pixels; their text is part of the fingerprint.
-_PIXEL_CODE = ("model/meshes_affectvlm.py", "model/rendering_affectvlm.py", "io", "data/layouts.py")
+_PIXEL_CODE = ("model/meshes_affectvlm.py", "model/preprocessing_affectvlm.py", "model/processing_affectvlm.py",
+               "model/rendering_affectvlm.py", "io", "data/layouts.py")
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,12 @@ class RenderSettings:
     size: int = 224
     max_frames: int | None = None  # sequences: keep at most this many frames, evenly spaced
     limits: MeshLimits = MeshLimits()
+    alignment: FaceAlignment | None = None  # the processor's face template and crop, when it has one
 
     @classmethod
     def from_processor(cls, processor: Any, max_frames: int | None = None) -> "RenderSettings":
         return cls(tuple(processor.view_specs), processor.render_mode, processor.render_size, max_frames,
-                   processor.mesh_limits)
+                   processor.mesh_limits, processor.alignment)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,7 +146,7 @@ def render_sample(sample: FaceSample, settings: RenderSettings) -> dict[str, Any
     views = [
         _png(image)
         for mesh in frames
-        for image in render_views(mesh, list(settings.views), mode=settings.mode, image_size=settings.size)
+        for image in render_face(mesh, list(settings.views), settings.mode, settings.size, settings.alignment)
     ]
     return {
         "views": views,

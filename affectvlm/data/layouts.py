@@ -48,6 +48,10 @@ class SyntheticRequest:
     sample_seed: int = 0
     texture_size: int = 256
     grid_spacing: float = bosphorus.DEFAULT_GRID_SPACING  # Bosphorus range grids, millimetres
+    # "train" / "heldout": faces_per_emotion faces per subject and emotion, each from a random recipe of that
+    # split at a random level (layouts that support it: folder); None: each emotion's prototype per intensity
+    recipes: str | None = None
+    faces_per_emotion: int = 1
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,10 @@ def _check_request(layout: Layout, request: SyntheticRequest) -> None:
     bad = [intensity for intensity in request.intensities if intensity not in INTENSITY_SCALE]
     if bad or not request.intensities:
         raise ValueError(f"intensities must be among {sorted(INTENSITY_SCALE)}, got {list(request.intensities)}")
+    if request.recipes is not None and layout.name != "folder":
+        raise ValueError(f"random recipes are written in the folder layout only, not {layout.name!r}")
+    if request.faces_per_emotion < 1:
+        raise ValueError(f"faces_per_emotion must be at least 1, got {request.faces_per_emotion}")
     if layout.sequences and request.frames < 5:
         raise ValueError(f"a sequence needs at least 5 frames (neutral, onset, apex, offset, neutral), "
                          f"got {request.frames}")
@@ -200,6 +208,8 @@ def write_synthetic_dataset(
     seed: int = 0,
     texture_size: int = 256,
     grid_spacing: float = bosphorus.DEFAULT_GRID_SPACING,
+    recipes: str | None = None,
+    faces_per_emotion: int = 1,
     workers: int = 1,
     overwrite: bool = False,
     on_subject_done: Callable[[str], None] | None = None,
@@ -218,7 +228,7 @@ def write_synthetic_dataset(
     request = SyntheticRequest(
         emotions=tuple(emotions) if emotions is not None else chosen.emotions, intensities=tuple(intensities),
         frames=frames, fps=fps, variation=variation, sample_seed=seed, texture_size=texture_size,
-        grid_spacing=grid_spacing,
+        grid_spacing=grid_spacing, recipes=recipes, faces_per_emotion=faces_per_emotion,
     )
     _check_request(chosen, request)
     out = open_output(root, overwrite)

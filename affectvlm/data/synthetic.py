@@ -271,7 +271,7 @@ def identity_coefficients(seed: int, count: int = 100) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(count).astype(np.float32)
 
 
-def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Rotation matrix from degrees: yaw about y, pitch about x, roll about z."""
     y, p, r = np.radians([yaw, pitch, roll])
     ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
@@ -333,7 +333,7 @@ def _pose_and_scan(
     """Rotate about the face's centre by a small head pose, then add scanner noise."""
     pose = pose if pose is not None else tuple(variation.head_pose * rng.standard_normal(3))
     centre = vertices.mean(axis=0)
-    vertices = (vertices - centre) @ _rotation(*pose).T + centre
+    vertices = (vertices - centre) @ rotation_matrix(*pose).T + centre
     if variation.scan_noise > 0:
         vertices = vertices + variation.scan_noise * rng.standard_normal(vertices.shape)
     return vertices.astype(np.float32)

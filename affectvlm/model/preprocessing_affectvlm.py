@@ -232,7 +232,7 @@ def canonicalize_face(mesh: FaceMesh, alignment: FaceAlignment) -> FaceMesh:
     """The face of `mesh` in the renderer's frame, cropped to the sphere around the nose tip.
 
     Landmarks follow the vertices (those outside the sphere are kept: they are annotations, not surface).
-    The fit's scale (input units per template unit) and RMS are recorded in `metadata["alignment"]`.
+    The fit (a `Similarity` from template to input) and its RMS are recorded in `metadata["alignment"]`.
     """
     fit, rms = fit_face(mesh.vertices, mesh.faces, alignment)
     aligned = fit.to_template(mesh.vertices)
@@ -247,7 +247,7 @@ def canonicalize_face(mesh: FaceMesh, alignment: FaceAlignment) -> FaceMesh:
     landmarks = mesh.landmarks
     if landmarks is not None:
         landmarks = alignment.to_frame(fit.to_template(landmarks)).astype(np.float32)
-    metadata = {**mesh.metadata, "alignment": {"scale": fit.scale, "rms": rms}}
+    metadata = {**mesh.metadata, "alignment": {"fit": fit, "rms": rms}}
     return dataclasses.replace(
         mesh,
         vertices=canonical[used].astype(np.float32),

@@ -13,7 +13,7 @@ from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMCon
 from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
-from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
+from .rendering_affectvlm import RENDER_MODES, ViewSpec, normalize_mesh, render_views
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
 FRAME_SAMPLINGS = ("uniform", "apex")
@@ -42,14 +42,17 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
     return [int(round(index)) for index in np.linspace(start, end, num_frames)]
 
 
+def prepare_face(face: FaceMesh, alignment: FaceAlignment | None) -> FaceMesh:
+    """A loaded mesh in the renderer's unit frame: the canonical face crop when the processor has a face
+    alignment, else the mesh normalised by its own extent (older checkpoints)."""
+    return normalize_mesh(face) if alignment is None else canonicalize_face(face, alignment)
+
+
 def render_face(
     face: FaceMesh, views: Sequence[ViewSpec], mode: str, size: int, alignment: FaceAlignment | None
 ) -> list[np.ndarray]:
-    """The one way a loaded mesh becomes view images (processor, rendered cache, evaluation): the canonical
-    face crop when the processor has a face alignment, else the mesh normalised by its own extent."""
-    if alignment is None:
-        return render_views(face, views, mode=mode, image_size=size)
-    return render_views(canonicalize_face(face, alignment), views, mode=mode, image_size=size, normalized=True)
+    """The one way a loaded mesh becomes view images (processor, rendered cache, evaluation)."""
+    return render_views(prepare_face(face, alignment), views, mode=mode, image_size=size, normalized=True)
 
 
 class AffectVLMProcessor(ProcessorMixin):
@@ -270,4 +273,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "render_face", "sample_frame_indices"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "prepare_face", "render_face", "sample_frame_indices"]

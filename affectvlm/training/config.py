@@ -37,6 +37,8 @@ class TrainConfig:
     checkpoint: str | None = None
     clip: str | None = None
     num_views: int = 3
+    render_mode: str | None = None  # default: the preset's (or checkpoint's)
+    image_size: int | None = None  # rendered view size; default: the preset's
     view_fusion: str = "mean"
     temporal_pooling: str = "mean"
     num_frames: int = 8
@@ -123,10 +125,13 @@ _HELP = {
     "cache_dir": "where rendered views are cached (reused across runs; rebuilt when anything changes)",
     "on_error": "a corrupt or missing file: raise (stop) or skip (counted, with a warning)",
     "render_workers": "processes rendering the cache (default: all cores)",
-    "model_preset": "start from random weights of this size: tiny, small or base (ViT-B/32 shapes)",
+    "model_preset": "start from random weights of this preset: tiny, small or base (ViT-B/32 shapes) ViTs, or conv "
+                    "(a ResNet tower on face-centric normal maps) or conv-tiny",
     "checkpoint": "start from a saved AffectVLM model folder instead",
     "clip": "start both towers from a transformers CLIPModel folder or Hub id instead",
     "num_views": "rendered views per face: 1 (frontal) to 3 (frontal, left, right)",
+    "render_mode": "how views are rendered: shaded, depth, normals or texture (default: the preset's)",
+    "image_size": "rendered view size in pixels (default: the preset's)",
     "view_fusion": "mean or attention",
     "temporal_pooling": "4D: how frames become one sequence embedding, mean or attention",
     "num_frames": "4D: frames per sequence, spread evenly (jittered in training)",

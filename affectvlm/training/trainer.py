@@ -81,7 +81,9 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
 
 
 def model_overrides(config: TrainConfig) -> dict[str, Any]:
+    renders = {"render_mode": config.render_mode, "image_size": config.image_size}
     return {
+        **{key: value for key, value in renders.items() if value is not None},
         "views": view_subset(config.num_views),
         "view_fusion": config.view_fusion,
         "temporal_pooling": config.temporal_pooling,

@@ -1,0 +1,168 @@
+"""Score a model on the hard held-out faces next to the trivial baselines, in one run, on the same faces.
+
+The baselines are fitted on faces of the model's own training set and their L2 strength chosen on a
+validation set; the model is scored by its own scorer (`model(...).logits`: the stored prompt ensemble).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..data.layouts import load_sample, scan_dataset
+from ..model.meshes_affectvlm import load_mesh
+from ..model.processing_affectvlm import render_face
+from .baselines import FaceFeatures, face_features, fit_probe
+from .heldout import HeldoutFace, read_heldout_index, write_heldout_faces
+from .metrics import classification_metrics
+from .plots import plot_confusion_matrix
+
+logger = logging.getLogger(__name__)
+GROUPS = ("format", "recipe_split", "crop", "label")
+
+
+def _in_workers(function: Callable, items: Sequence, workers: int, description: str) -> list:
+    """`function` over `items` in spawned processes (a forked renderer hangs), in order, with a bar."""
+    if workers <= 1:
+        return [function(item) for item in tqdm(items, desc=description, unit="face")]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return list(tqdm(pool.imap(function, items, chunksize=4), total=len(items), desc=description, unit="face"))
+
+
+def _features_of_file(path: str, alignment) -> FaceFeatures:
+    return face_features(load_mesh(path), alignment)
+
+
+def _features_of_sample(sample, alignment) -> FaceFeatures:
+    return face_features(load_sample(sample)[0], alignment)
+
+
+def _views_of_file(path: str, processor_settings: tuple) -> list[np.ndarray]:
+    views, mode, size, alignment, limits = processor_settings
+    return render_face(load_mesh(path, limits), views, mode, size, alignment)
+
+
+def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of an accuracy: with a few hundred faces one face is a fraction of a point."""
+    if total == 0:
+        return (0.0, 0.0)
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarise(truth: Sequence[int], predicted: Sequence[int], faces: Sequence[HeldoutFace],
+              labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy with its interval, per-class metrics, the confusion matrix, and accuracy per group."""
+    metrics = classification_metrics(truth, predicted, labels)
+    correct = [int(t == p) for t, p in zip(truth, predicted)]
+    metrics["accuracy_95ci"] = wilson_interval(sum(correct), len(correct))
+    for group in GROUPS:
+        values = sorted({getattr(face, group) for face in faces})
+        metrics[f"by_{group}"] = {
+            value: {"accuracy": float(np.mean([c for c, f in zip(correct, faces) if getattr(f, group) == value])),
+                    "num_samples": sum(getattr(f, group) == value for f in faces)}
+            for value in values
+        }
+    return metrics
+
+
+@torch.no_grad()
+def model_predictions(model_dir: str, faces: Sequence[HeldoutFace], workers: int,
+                      batch_size: int = 32) -> tuple[list[int], list[str], np.ndarray]:
+    """The model's predicted class per face (by its own scorer), its labels and the probabilities."""
+    from transformers import AutoModel, AutoProcessor
+
+    model = AutoModel.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    settings = (processor.view_specs, processor.render_mode, processor.render_size, processor.alignment,
+                processor.mesh_limits)
+    views = _in_workers(partial(_views_of_file, processor_settings=settings), [f.path for f in faces], workers,
+                        "render held-out faces")
+    probabilities = []
+    for start in range(0, len(views), batch_size):
+        inputs = processor(images=views[start:start + batch_size])
+        probabilities.append(model(pixel_values=inputs["pixel_values"]).logits.softmax(dim=-1))
+    probabilities = torch.cat(probabilities).numpy()
+    return probabilities.argmax(axis=1).tolist(), list(model.config.emotion_labels), probabilities
+
+
+def _baseline_training_samples(train_dir: str, labels: Sequence[str], count: int, seed: int) -> list:
+    samples = [s for s in scan_dataset(train_dir, "folder") if s.label in labels]
+    order = np.random.default_rng(seed).permutation(len(samples))[:count]
+    return [samples[i] for i in sorted(order)]
+
+
+def baseline_scores(train_dir: str, val_dir: str, faces: Sequence[HeldoutFace], labels: Sequence[str],
+                    alignment, workers: int, count: int, seed: int) -> dict[str, Any]:
+    """Fit both baselines (training faces, strength on validation) and predict the held-out faces."""
+    train = _baseline_training_samples(train_dir, labels, count, seed)
+    validation = [s for s in scan_dataset(val_dir, "folder") if s.label in labels]
+    extract = partial(_features_of_sample, alignment=alignment)
+    train_features = _in_workers(extract, train, workers, "baseline features (train)")
+    val_features = _in_workers(extract, validation, workers, "baseline features (validation)")
+    test_features = _in_workers(partial(_features_of_file, alignment=alignment), [f.path for f in faces], workers,
+                                "baseline features (held-out)")
+    index = {label: i for i, label in enumerate(labels)}
+    results = {}
+    for kind in ("pixels", "vertices"):
+        def table(features, samples_labels):
+            rows = [(getattr(f, kind), index[label]) for f, label in zip(features, samples_labels)
+                    if getattr(f, kind) is not None]
+            return (np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])) if rows else None
+        fit_set = table(train_features, [s.label for s in train])
+        val_set = table(val_features, [s.label for s in validation])
+        if fit_set is None or val_set is None:
+            continue
+        probe, strengths = fit_probe(fit_set, val_set, len(labels))
+        usable = [i for i, f in enumerate(test_features) if getattr(f, kind) is not None]
+        predicted = probe.predict(np.stack([getattr(test_features[i], kind) for i in usable])).tolist()
+        results[kind] = {"faces": usable, "predicted": predicted, "validation_accuracy_by_l2": strengths,
+                         "num_training_faces": int(len(fit_set[1]))}
+    return results
+
+
+def evaluate_heldout(model_dir: str, heldout_dir: str, train_dir: str, val_dir: str, out_dir: str,
+                     subjects: int = 40, baseline_faces: int = 2100, workers: int = 2, seed: int = 0,
+                     command: str = "") -> dict[str, Any]:
+    """Write the held-out faces (once), score the model and both baselines on them, write JSON and plots."""
+    from transformers import AutoProcessor
+
+    heldout = Path(heldout_dir)
+    faces = read_heldout_index(heldout) if (heldout / "index.json").is_file() else \
+        write_heldout_faces(heldout, subjects)
+    predicted, labels, _ = model_predictions(model_dir, faces, workers)
+    faces_in_labels = [i for i, f in enumerate(faces) if f.label in labels]
+    faces = [faces[i] for i in faces_in_labels]
+    predicted = [predicted[i] for i in faces_in_labels]
+    truth = [labels.index(f.label) for f in faces]
+    report = {"model": model_dir, "command": command, "num_faces": len(faces), "labels": labels,
+              "model_scores": summarise(truth, predicted, faces, labels)}
+    alignment = AutoProcessor.from_pretrained(model_dir).alignment
+    for kind, result in baseline_scores(train_dir, val_dir, faces, labels, alignment, workers, baseline_faces,
+                                        seed).items():
+        chosen = [faces[i] for i in result.pop("faces")]
+        report[f"baseline_{kind}"] = {**result, **summarise([labels.index(f.label) for f in chosen],
+                                                              result.pop("predicted"), chosen, labels)}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [key for key in report if key == "model_scores" or key.startswith("baseline_")]:
+        scores = report[name]
+        plot_confusion_matrix(scores["confusion_matrix"], labels, out / f"confusion_{name}.png",
+                              title=f"{name}: {scores['accuracy']:.1%} on {scores['num_samples']} held-out faces")
+    (out / "heldout_results.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+__all__ = ["baseline_scores", "evaluate_heldout", "model_predictions", "summarise", "wilson_interval"]
