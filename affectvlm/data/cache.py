@@ -27,14 +27,15 @@ import numpy as np
 from PIL import Image
 
 from ..model.meshes_affectvlm import MeshLimits
-from ..model.rendering_affectvlm import ViewSpec, render_views
+from ..model.rendering_affectvlm import DEFAULT_RENDER_BACKEND, ViewSpec, render_batch
 from .samples import FaceSample, ReadProblems
 
 logger = logging.getLogger(__name__)
 
 CACHE_INFO = "affectvlm_cache.json"
 # Source files whose code decides the pixels; their text is part of the fingerprint.
-_PIXEL_CODE = ("model/meshes_affectvlm.py", "model/rendering_affectvlm.py", "io", "data/layouts.py")
+_PIXEL_CODE = ("model/meshes_affectvlm.py", "model/rendering_affectvlm.py", "model/drawing_affectvlm.py",
+               "model/rasterizer_affectvlm.py", "model/pyrender_affectvlm.py", "io", "data/layouts.py")
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,12 @@ class RenderSettings:
     size: int = 224
     max_frames: int | None = None  # sequences: keep at most this many frames, evenly spaced
     limits: MeshLimits = MeshLimits()
+    backend: str = DEFAULT_RENDER_BACKEND
 
     @classmethod
     def from_processor(cls, processor: Any, max_frames: int | None = None) -> "RenderSettings":
         return cls(tuple(processor.view_specs), processor.render_mode, processor.render_size, max_frames,
-                   processor.mesh_limits)
+                   processor.mesh_limits, processor.render_backend)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,11 +141,8 @@ def render_sample(sample: FaceSample, settings: RenderSettings) -> dict[str, Any
 
     meshes = load_sample(sample, settings.limits)
     frames = [meshes[index] for index in evenly_spaced(len(meshes), settings.max_frames)]
-    views = [
-        _png(image)
-        for mesh in frames
-        for image in render_views(mesh, list(settings.views), mode=settings.mode, image_size=settings.size)
-    ]
+    rendered = render_batch(frames, list(settings.views), settings.mode, settings.size, settings.backend)
+    views = [_png(image) for frame in rendered for image in frame]  # frame-major
     return {
         "views": views,
         "num_frames": len(frames),
