@@ -31,14 +31,16 @@ PIXEL_SAMPLES = np.array([[0.375, 0.875], [0.875, 0.625], [0.125, 0.375], [0.625
 
 @dataclass
 class DrawableMesh:
-    """A normalised mesh and what to paint on it; backends only rasterise and interpolate these.
+    """A normalised mesh, the cameras to draw it from and what to paint on it; backends only rasterise and
+    interpolate these.
 
-    colors: (V, N, 3) float in [0, 1], per view (shading and normals depend on the camera), or None when the
+    poses: (V, 4, 4) camera-to-world matrices. colors: (V, N, 3) float in [0, 1], per view (shading and normals depend on the camera), or None when the
     mesh is drawn with its uv texture or as depth only. texture: (h, w, 3) uint8, sampled at uv, v up.
     """
 
     vertices: np.ndarray  # (N, 3) float32
     faces: np.ndarray  # (F, 3) int
+    poses: np.ndarray  # (V, 4, 4)
     colors: np.ndarray | None = None
     uv: np.ndarray | None = None
     texture: np.ndarray | None = None

@@ -59,14 +59,14 @@ def _primitive(pyrender: Any, mesh: DrawableMesh, colors: np.ndarray | None) -> 
     return pyrender.Mesh([primitive])
 
 
-def _draw_mesh(mesh: DrawableMesh, poses: np.ndarray, image_size: int, depth_only: bool) -> list[np.ndarray]:
+def _draw_mesh(mesh: DrawableMesh, image_size: int, depth_only: bool) -> list[np.ndarray]:
     pyrender = _pyrender()
     renderer = _renderer(image_size)
     flags = pyrender.RenderFlags.DEPTH_ONLY if depth_only else pyrender.RenderFlags.FLAT
     scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 1.0))
     camera = scene.add(pyrender.PerspectiveCamera(yfov=YFOV, znear=Z_NEAR, zfar=Z_FAR, aspectRatio=1.0))
     node, images = None, []
-    for view, pose in enumerate(poses):
+    for view, pose in enumerate(mesh.poses):
         scene.set_pose(camera, pose)
         if node is None or mesh.colors is not None:  # per-view colours: a new mesh for each view
             if node is not None:
@@ -79,9 +79,10 @@ def _draw_mesh(mesh: DrawableMesh, poses: np.ndarray, image_size: int, depth_onl
     return images
 
 
-def draw_pyrender(meshes: Sequence[DrawableMesh], poses: np.ndarray, image_size: int, depth_only: bool) -> np.ndarray:
+def draw_pyrender(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool) -> np.ndarray:
     """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
-    shape = (len(meshes), len(poses), image_size, image_size) + (() if depth_only else (3,))
-    if not len(meshes) or not len(poses):
+    views = len(meshes[0].poses) if meshes else 0
+    shape = (len(meshes), views, image_size, image_size) + (() if depth_only else (3,))
+    if not len(meshes) or not views:
         return np.zeros(shape, np.float32 if depth_only else np.uint8)
-    return np.stack([np.stack(_draw_mesh(mesh, poses, image_size, depth_only)) for mesh in meshes])
+    return np.stack([np.stack(_draw_mesh(mesh, image_size, depth_only)) for mesh in meshes])

@@ -30,21 +30,26 @@ def _zbuffer(screen, faces, size, samples, near, far, triangle, weights):
     depth = np.full(triangle.shape, np.inf, np.float32)
     triangle[:] = -1
     low, high = samples.min(), samples.max()
+    grid = samples.shape[0]  # a rook pattern: sample coordinates lie on a grid of spacing 1 / grid in x and y
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        xa, ya, wa = np.float64(screen[a, 0]), np.float64(screen[a, 1]), np.float64(screen[a, 2])
-        xb, yb, wb = np.float64(screen[b, 0]), np.float64(screen[b, 1]), np.float64(screen[b, 2])
-        xc, yc, wc = np.float64(screen[c, 0]), np.float64(screen[c, 1]), np.float64(screen[c, 2])
+        wa, wb, wc = np.float64(screen[a, 2]), np.float64(screen[b, 2]), np.float64(screen[c, 2])
         if not (wa > 1e-6 and wb > 1e-6 and wc > 1e-6):
             continue  # behind the camera
+        xa, xb, xc = np.float64(screen[a, 0]), np.float64(screen[b, 0]), np.float64(screen[c, 0])
+        ya, yb, yc = np.float64(screen[a, 1]), np.float64(screen[b, 1]), np.float64(screen[c, 1])
+        xlow, xhigh, ylow, yhigh = min(xa, xb, xc), max(xa, xb, xc), min(ya, yb, yc), max(ya, yb, yc)
+        # most triangles of a dense face are smaller than a pixel and hold no sample: drop them first
+        if np.floor(xhigh * grid - 0.5) < np.ceil(xlow * grid - 0.5) or np.floor(yhigh * grid - 0.5) < np.ceil(ylow * grid - 0.5):
+            continue
         area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
         if area == 0.0 or not np.isfinite(area):
             continue
         # only pixels with a sample inside the triangle's bounding box
-        col0 = max(int(np.ceil(min(xa, xb, xc) - high)), 0)
-        col1 = min(int(np.floor(max(xa, xb, xc) - low)), size - 1)
-        row0 = max(int(np.ceil(min(ya, yb, yc) - high)), 0)
-        row1 = min(int(np.floor(max(ya, yb, yc) - low)), size - 1)
+        col0 = max(int(np.ceil(xlow - high)), 0)
+        col1 = min(int(np.floor(xhigh - low)), size - 1)
+        row0 = max(int(np.ceil(ylow - high)), 0)
+        row1 = min(int(np.floor(yhigh - low)), size - 1)
         if col0 > col1 or row0 > row1:
             continue
         scale = 1.0 / area
@@ -53,7 +58,6 @@ def _zbuffer(screen, faces, size, samples, near, far, triangle, weights):
         dx1, dy1 = -(ya - yc) * scale, (xa - xc) * scale
         k0, k1 = -(dx0 * xb + dy0 * yb), -(dx1 * xc + dy1 * yc)
         ia, ib, ic = 1.0 / wa, 1.0 / wb, 1.0 / wc
-        xlow, xhigh, ylow, yhigh = min(xa, xb, xc), max(xa, xb, xc), min(ya, yb, yc), max(ya, yb, yc)
         for row in range(row0, row1 + 1):
             for col in range(col0, col1 + 1):
                 for s in range(samples.shape[0]):
@@ -211,19 +215,20 @@ def _draw_job(mesh: DrawableMesh, screen: np.ndarray, colors: np.ndarray | None,
     return image
 
 
-def draw_numba(meshes: Sequence[DrawableMesh], poses: np.ndarray, image_size: int, depth_only: bool) -> np.ndarray:
+def draw_numba(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool) -> np.ndarray:
     """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
     jobs = []
     for mesh in meshes:
         mesh.faces = np.ascontiguousarray(mesh.faces, dtype=np.int32)
         if mesh.uv is not None:
             mesh.uv = np.ascontiguousarray(mesh.uv, dtype=np.float32)
-        screen = to_screen(mesh.vertices, poses, image_size)
+        screen = to_screen(mesh.vertices, mesh.poses, image_size)
         mips = mip_levels(mesh.texture) if mesh.colors is None and not depth_only else None
-        for view in range(len(poses)):
+        for view in range(len(mesh.poses)):
             colors = None if mesh.colors is None else np.ascontiguousarray(mesh.colors[view], dtype=np.float32)
             jobs.append((mesh, np.ascontiguousarray(screen[view]), colors, mips, image_size, depth_only))
-    shape = (len(meshes), len(poses), image_size, image_size) + (() if depth_only else (3,))
+    views = len(meshes[0].poses) if meshes else 0
+    shape = (len(meshes), views, image_size, image_size) + (() if depth_only else (3,))
     if not jobs:
         return np.zeros(shape, np.float32 if depth_only else np.uint8)
     results = parallel_map(lambda job: _draw_job(*job), jobs)

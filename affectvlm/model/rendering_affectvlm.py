@@ -86,7 +86,7 @@ def view_colors(mesh: FaceMesh, mode: str, poses: np.ndarray) -> DrawableMesh:
     same as per pixel); "normals": camera-space normals as n * 0.5 + 0.5; "texture": the unlit uv texture
     or vertex colours (a scan's texture already has its lighting); "depth": bare geometry.
     """
-    drawable = DrawableMesh(mesh.vertices, mesh.faces)
+    drawable = DrawableMesh(mesh.vertices, mesh.faces, poses)
     if mode in ("shaded", "normals"):
         from .rasterizer_affectvlm import vertex_normals  # compiled: the slowest step of the shared part
 
@@ -123,7 +123,7 @@ def _backend(name: str):
 
 def render_batch(
     meshes: Sequence[FaceMesh],
-    views: Sequence[ViewSpec],
+    views: Sequence[ViewSpec] | Sequence[Sequence[ViewSpec]],
     mode: str = "shaded",
     image_size: int = 224,
     backend: str = DEFAULT_RENDER_BACKEND,
@@ -133,22 +133,27 @@ def render_batch(
     Modes: "shaded" grey, smoothly lit geometry; "depth" nearer is brighter over a fixed range around the unit
     sphere; "normals" camera-space normals as (n * 0.5 + 0.5) * 255; "texture" the unlit uv texture or vertex
     colours, falling back to "shaded" (with one logged warning) when a mesh has neither. Background is 0.
+    `views`: the same views for every mesh, or one list of views per mesh (as many for each).
     """
     if mode not in RENDER_MODES:
         raise ValueError(f"unknown render mode {mode!r}; expected one of {', '.join(RENDER_MODES)}")
     if image_size < 1:
         raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
     draw = _backend(backend)
-    poses = camera_poses(views)
-    images = np.zeros((len(meshes), len(views), image_size, image_size, 3), np.uint8)
+    per_mesh = bool(views) and not isinstance(views[0], ViewSpec)
+    poses = [camera_poses(each) for each in views] if per_mesh else [camera_poses(views)] * len(meshes)
+    if len(poses) != len(meshes) or len({len(each) for each in poses}) > 1:
+        raise ValueError(f"per-mesh views: need one list of views per mesh ({len(meshes)}), all of one length")
+    count = len(poses[0]) if poses else len(views)
+    images = np.zeros((len(meshes), count, image_size, image_size, 3), np.uint8)
     if not images.size:
         return images
     normalised = parallel_map(normalize_mesh, list(meshes))
     modes = [_effective_mode(mesh, mode) for mesh in normalised]
     for drawn_mode in sorted(set(modes)):  # one backend call per mode: depth draws geometry only
         chosen = [index for index, each in enumerate(modes) if each == drawn_mode]
-        drawables = parallel_map(lambda index: view_colors(normalised[index], drawn_mode, poses), chosen)
-        drawn = draw(drawables, poses, image_size, drawn_mode == "depth")
+        drawables = parallel_map(lambda index: view_colors(normalised[index], drawn_mode, poses[index]), chosen)
+        drawn = draw(drawables, image_size, drawn_mode == "depth")
         images[chosen] = depth_to_uint8(drawn) if drawn_mode == "depth" else drawn
     return images
 
