@@ -127,8 +127,10 @@ def render_batch(
     mode: str = "shaded",
     image_size: int = 224,
     backend: str = DEFAULT_RENDER_BACKEND,
+    normalized: bool = False,
 ) -> np.ndarray:
-    """Render raw (not yet normalised) meshes into a (meshes, views, image_size, image_size, 3) uint8 array.
+    """Render meshes into a (meshes, views, image_size, image_size, 3) uint8 array; raw meshes are normalised
+    first, ones already in the unit frame (`normalized=True`, e.g. canonical face crops) are drawn as they are.
 
     Modes: "shaded" grey, smoothly lit geometry; "depth" nearer is brighter over a fixed range around the unit
     sphere; "normals" camera-space normals as (n * 0.5 + 0.5) * 255; "texture" the unlit uv texture or vertex
@@ -148,7 +150,7 @@ def render_batch(
     images = np.zeros((len(meshes), count, image_size, image_size, 3), np.uint8)
     if not images.size:
         return images
-    normalised = parallel_map(normalize_mesh, list(meshes))
+    normalised = list(meshes) if normalized else parallel_map(normalize_mesh, list(meshes))
     modes = [_effective_mode(mesh, mode) for mesh in normalised]
     for drawn_mode in sorted(set(modes)):  # one backend call per mode: depth draws geometry only
         chosen = [index for index, each in enumerate(modes) if each == drawn_mode]
@@ -160,7 +162,7 @@ def render_batch(
 
 def render_views(
     mesh: FaceMesh, views: Sequence[ViewSpec], mode: str = "shaded", image_size: int = 224,
-    backend: str = DEFAULT_RENDER_BACKEND,
+    backend: str = DEFAULT_RENDER_BACKEND, normalized: bool = False,
 ) -> list[np.ndarray]:
-    """One raw mesh rendered into one (image_size, image_size, 3) uint8 image per view (see `render_batch`)."""
-    return list(render_batch([mesh], views, mode, image_size, backend)[0])
+    """One mesh rendered into one (image_size, image_size, 3) uint8 image per view (see `render_batch`)."""
+    return list(render_batch([mesh], views, mode, image_size, backend, normalized)[0])
