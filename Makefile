@@ -1,4 +1,5 @@
-# `make demo` and `make test` set up everything from nothing: system GL libraries, a virtualenv, the package.
+# `make demo` and `make test` set up everything from nothing: a virtualenv, the package, and for the tests the
+# system packages they need (rendering itself needs none: the default backend is compiled with numba).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -15,8 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# Headless rendering needs EGL with Mesa's software driver, the browser test Debian's chromium (Playwright
-# cannot download its own browser here); install each only where it is missing.
+# The tests need EGL with Mesa's software driver for the pyrender reference the default renderer is compared
+# with, and Debian's chromium for the browser test (Playwright cannot download its own browser here); install
+# each only where it is missing.
 system-deps:
 	@ldconfig -p | grep -q 'libEGL_mesa.so' || { \
 	  echo "installing EGL (Mesa) for headless rendering"; \
@@ -30,7 +32,7 @@ system-deps:
 # The web demo on the bundled model: open http://127.0.0.1:7860 (HOST=0.0.0.0 to serve other machines).
 HOST ?= 127.0.0.1
 PORT ?= 7860
-demo: system-deps $(STAMP)
+demo: $(STAMP)
 	$(VENV)/bin/affectvlm demo --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP)

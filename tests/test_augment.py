@@ -1,16 +1,14 @@
 """Mixed view augmentation: each transform does what it says, views draw independently, seeds replay."""
 
-import random
-
 import pytest
 import torch
 
 from affectvlm.model.rendering_affectvlm import ViewSpec
+from affectvlm.training.on_the_fly import CameraJitter, jittered_views
 from affectvlm.training.augment import (
     NO_AUGMENTATION,
     ViewAugmentation,
     augment_face,
-    jitter_views,
     mix_views,
     transform_views,
     view_affine,
@@ -91,12 +89,17 @@ def test_view_shuffle_permutes_views():
     assert sorted(out.flatten().tolist()) == [0, 1, 2, 3, 4] and out.flatten().tolist() != [0, 1, 2, 3, 4]
 
 
-def test_camera_jitter_moves_each_camera_within_bounds():
+def test_camera_jitter_moves_each_camera_within_its_bounds_and_replays_from_its_seed():
     views = [ViewSpec("frontal", 0, 0), ViewSpec("left", 30, 0)]
-    jittered = jitter_views(views, 5.0, random.Random(0))
-    assert [v.name for v in jittered] == ["frontal", "left"]
-    assert all(abs(j.yaw - v.yaw) <= 5 and abs(j.pitch - v.pitch) <= 5 for j, v in zip(jittered, views))
-    assert jittered != views and jitter_views(views, 0.0, random.Random(0)) == views
+    jitter = CameraJitter(yaw=5.0, pitch=2.0, roll=1.0)
+    jittered = jittered_views(views, jitter, torch.Generator().manual_seed(0))
+    assert [v.name for v in jittered] == ["frontal", "left"] and jittered != views
+    assert all(abs(j.yaw - v.yaw) <= 5 and abs(j.pitch - v.pitch) <= 2 and abs(j.roll) <= 1 for j, v in zip(jittered, views))
+    assert jittered == jittered_views(views, jitter, torch.Generator().manual_seed(0))
+    assert jittered_views(views, CameraJitter(), torch.Generator().manual_seed(0)) == views
+    assert CameraJitter.parse([4]) == CameraJitter(4, 4, 4)
+    with pytest.raises(ValueError, match="three"):
+        CameraJitter.parse([1, 2])
 
 
 @pytest.mark.parametrize("field", ["flip_probability", "max_rotation", "max_scale_change"])

@@ -80,3 +80,23 @@ def test_class_prompt_inputs_fit_the_model(tiny):
     assert inputs["input_ids"].shape == model.class_input_ids.shape
     with pytest.raises(ValueError, match="shape"):
         model.set_class_prompts(inputs["input_ids"][:-1], inputs["attention_mask"][:-1])
+
+
+def test_the_render_backend_is_saved_and_an_old_config_without_it_loads_the_default(tiny, example_face, tmp_path):
+    _, processor = tiny
+    assert processor.render_backend == "numba"
+    processor.render_backend = "pyrender"
+    processor.save_pretrained(tmp_path / "new")
+    saved = json.loads((tmp_path / "new" / "processor_config.json").read_text())
+    assert saved["render_backend"] == "pyrender"
+    reloaded = AffectVLMProcessor.from_pretrained(tmp_path / "new")
+    assert reloaded.render_backend == "pyrender"
+    del saved["render_backend"]  # as written before the setting existed
+    (tmp_path / "new" / "processor_config.json").write_text(json.dumps(saved))
+    old = AffectVLMProcessor.from_pretrained(tmp_path / "new")
+    assert old.render_backend == "numba"
+    # both backends give the model the same pixels, to within anti-aliasing rounding
+    drawn, reference = old(meshes=str(example_face))["pixel_values"], reloaded(meshes=str(example_face))["pixel_values"]
+    assert (drawn - reference).abs().mean() < 0.02
+    with pytest.raises(ValueError, match="render backend"):
+        AffectVLMProcessor(old.image_processor, old.tokenizer, render_backend="opengl")

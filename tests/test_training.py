@@ -77,6 +77,19 @@ def test_a_stopped_and_resumed_run_ends_exactly_like_an_uninterrupted_one(data_r
             p.name for p in (tmp_path / "straight" / folder).iterdir()}
 
 
+def test_on_the_fly_rendering_resumes_exactly_and_jitters_the_cameras(data_root, cache_dir, tmp_path):
+    settings = dict(render_on_the_fly=True, camera_jitter=[8.0, 4.0, 4.0])
+    straight = train(_config(data_root, cache_dir, tmp_path / "straight", **settings))
+    train(_config(data_root, cache_dir, tmp_path / "resumed", stop_after_steps=4, **settings))
+    resumed = train(_config(data_root, cache_dir, tmp_path / "resumed", **settings))
+    assert straight["steps"] == resumed["steps"] == 6
+    expected, got = _weights(tmp_path / "straight" / "final"), _weights(tmp_path / "resumed" / "final")
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+    train(_config(data_root, cache_dir, tmp_path / "cached"))  # the same run on the cached, unjittered views
+    cached = _weights(tmp_path / "cached" / "final")
+    assert any(not torch.equal(cached[name], expected[name]) for name in cached)  # other pictures, other steps
+
+
 def test_two_processes_train_one_model_on_the_global_batch(data_root, cache_dir, tmp_path):
     output = tmp_path / "ddp"
     command = [

@@ -27,9 +27,8 @@ import numpy as np
 from PIL import Image
 
 from ..model.meshes_affectvlm import MeshLimits
-from ..model.preprocessing_affectvlm import FaceAlignment
-from ..model.processing_affectvlm import render_face
-from ..model.rendering_affectvlm import ViewSpec
+from ..model.processing_affectvlm import RenderSettings as PixelSettings
+from ..model.processing_affectvlm import render_faces
 from .samples import FaceSample, ReadProblems
 
 logger = logging.getLogger(__name__)
@@ -37,24 +36,22 @@ logger = logging.getLogger(__name__)
 CACHE_INFO = "affectvlm_cache.json"
 # Source files whose code decides the pixels; their text is part of the fingerprint.
 _PIXEL_CODE = ("model/meshes_affectvlm.py", "model/preprocessing_affectvlm.py", "model/processing_affectvlm.py",
-               "model/rendering_affectvlm.py", "io", "data/layouts.py")
+               "model/rendering_affectvlm.py", "model/drawing_affectvlm.py", "model/rasterizer_affectvlm.py",
+               "model/pyrender_affectvlm.py", "io", "data/layouts.py")
 
 
 @dataclass(frozen=True)
-class RenderSettings:
-    """Everything about rendering that changes the pixels."""
+class RenderSettings(PixelSettings):
+    """Everything about rendering that changes the pixels: the processor's, plus what a dataset row keeps."""
 
-    views: tuple[ViewSpec, ...]
     mode: str = "shaded"
     size: int = 224
     max_frames: int | None = None  # sequences: keep at most this many frames, evenly spaced
     limits: MeshLimits = MeshLimits()
-    alignment: FaceAlignment | None = None  # the processor's face template and crop, when it has one
 
     @classmethod
     def from_processor(cls, processor: Any, max_frames: int | None = None) -> "RenderSettings":
-        return cls(tuple(processor.view_specs), processor.render_mode, processor.render_size, max_frames,
-                   processor.mesh_limits, processor.alignment)
+        return cls(**vars(processor.render_settings), max_frames=max_frames, limits=processor.mesh_limits)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,11 +140,7 @@ def render_sample(sample: FaceSample, settings: RenderSettings) -> dict[str, Any
 
     meshes = load_sample(sample, settings.limits)
     frames = [meshes[index] for index in evenly_spaced(len(meshes), settings.max_frames)]
-    views = [
-        _png(image)
-        for mesh in frames
-        for image in render_face(mesh, list(settings.views), settings.mode, settings.size, settings.alignment)
-    ]
+    views = [_png(image) for frame in render_faces(frames, settings) for image in frame]  # frame-major
     return {
         "views": views,
         "num_frames": len(frames),

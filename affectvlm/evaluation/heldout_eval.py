@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..data.layouts import load_sample, scan_dataset
 from ..model.meshes_affectvlm import load_mesh
-from ..model.processing_affectvlm import render_face
+from ..model.processing_affectvlm import render_faces
 from .baselines import FaceFeatures, face_features, fit_probe
 from .heldout import HeldoutFace, read_heldout_index, write_heldout_faces
 from .metrics import classification_metrics
@@ -47,9 +47,8 @@ def _features_of_sample(sample, alignment) -> FaceFeatures:
     return face_features(load_sample(sample)[0], alignment)
 
 
-def _views_of_file(path: str, processor_settings: tuple) -> list[np.ndarray]:
-    views, mode, size, alignment, limits = processor_settings
-    return render_face(load_mesh(path, limits), views, mode, size, alignment)
+def _views_of_file(path: str, processor) -> np.ndarray:
+    return render_faces([load_mesh(path, processor.mesh_limits)], processor.render_settings)[0]
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -86,9 +85,7 @@ def model_predictions(model_dir: str, faces: Sequence[HeldoutFace], workers: int
 
     model = AutoModel.from_pretrained(model_dir).eval()
     processor = AutoProcessor.from_pretrained(model_dir)
-    settings = (processor.view_specs, processor.render_mode, processor.render_size, processor.alignment,
-                processor.mesh_limits)
-    views = _in_workers(partial(_views_of_file, processor_settings=settings), [f.path for f in faces], workers,
+    views = _in_workers(partial(_views_of_file, processor=processor), [f.path for f in faces], workers,
                         "render held-out faces")
     probabilities = []
     for start in range(0, len(views), batch_size):

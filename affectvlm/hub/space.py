@@ -46,9 +46,6 @@ def prepare_space(
     logger.info("vendoring %s (without the bundled default model)", package_dir)
     shutil.copytree(package_dir, out / "affectvlm", ignore=VENDOR_IGNORE)
     _requirements_without_package(out / "requirements.txt")
-    if not (out / "packages.txt").is_file():
-        logger.warning("%s has no packages.txt: the Space needs Mesa's EGL (libegl1, libgl1-mesa-dri) to render",
-                       space_dir)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,7 +14,9 @@ from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMCon
 from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
-from .rendering_affectvlm import RENDER_MODES, ViewSpec, normalize_mesh, render_views
+from .rendering_affectvlm import (
+    DEFAULT_RENDER_BACKEND, RENDER_MODES, ViewSpec, check_backend, normalize_mesh, render_batch,
+)
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
 FRAME_SAMPLINGS = ("uniform", "apex")
@@ -48,11 +51,23 @@ def prepare_face(face: FaceMesh, alignment: FaceAlignment | None) -> FaceMesh:
     return normalize_mesh(face) if alignment is None else canonicalize_face(face, alignment)
 
 
-def render_face(
-    face: FaceMesh, views: Sequence[ViewSpec], mode: str, size: int, alignment: FaceAlignment | None
-) -> list[np.ndarray]:
-    """The one way a loaded mesh becomes view images (processor, rendered cache, evaluation)."""
-    return render_views(prepare_face(face, alignment), views, mode=mode, image_size=size, normalized=True)
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything between a loaded mesh and its view images (the rendered cache fingerprints it)."""
+
+    views: tuple[ViewSpec, ...]
+    mode: str
+    size: int
+    alignment: FaceAlignment | None = None
+    backend: str = DEFAULT_RENDER_BACKEND
+
+
+def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings) -> np.ndarray:
+    """The one way loaded meshes become view images (processor, rendered cache, evaluation), all drawn in one
+    backend call: (faces, views, H, W, 3) uint8."""
+    prepared = [prepare_face(face, settings.alignment) for face in faces]
+    return render_batch(prepared, list(settings.views), settings.mode, settings.size, settings.backend,
+                        normalized=True)
 
 
 class AffectVLMProcessor(ProcessorMixin):
@@ -67,6 +82,8 @@ class AffectVLMProcessor(ProcessorMixin):
         views (`list[dict]`): `{"name", "yaw", "pitch"}` per view, in degrees.
         render_mode (`str`): `"shaded"`, `"depth"`, `"normals"` or `"texture"`.
         render_size (`int`): rendered view size in pixels.
+        render_backend (`str`): `"numba"` (default, compiled, no system libraries) or `"pyrender"` (the GL
+            reference); a processor_config.json saved before this setting existed loads with the default.
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
@@ -82,6 +99,7 @@ class AffectVLMProcessor(ProcessorMixin):
         views: list[dict] | None = None,
         render_mode: str = "shaded",
         render_size: int = 224,
+        render_backend: str = DEFAULT_RENDER_BACKEND,
         emotion_labels: list[str] | None = None,
         class_prompt_templates: list[str] | None = None,
         max_vertices: int = MeshLimits.max_vertices,
@@ -95,6 +113,7 @@ class AffectVLMProcessor(ProcessorMixin):
         self.views = [dict(view) for view in (views or DEFAULT_VIEWS)]
         self.render_mode = render_mode
         self.render_size = int(render_size)
+        self.render_backend = check_backend(render_backend)
         self.emotion_labels = list(emotion_labels or BASIC_EMOTIONS)
         self.class_prompt_templates = list(class_prompt_templates or DEFAULT_CLASS_TEMPLATES)
         self.max_vertices = int(max_vertices)
@@ -141,9 +160,16 @@ class AffectVLMProcessor(ProcessorMixin):
 
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
-        face = load_mesh(mesh, self.mesh_limits)
-        arrays = render_face(face, self.view_specs, self.render_mode, self.render_size, self._alignment)
-        return [Image.fromarray(array) for array in arrays]
+        return [Image.fromarray(array) for array in self.render_batch([mesh])[0]]
+
+    @property
+    def render_settings(self) -> "RenderSettings":
+        return RenderSettings(tuple(self.view_specs), self.render_mode, self.render_size, self._alignment,
+                              self.render_backend)
+
+    def render_batch(self, meshes: Sequence) -> np.ndarray:
+        """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8."""
+        return render_faces([load_mesh(mesh, self.mesh_limits) for mesh in meshes], self.render_settings)
 
     def __call__(
         self,
@@ -181,7 +207,7 @@ class AffectVLMProcessor(ProcessorMixin):
         if meshes is not None:
             if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
                 meshes = [meshes]
-            images = [self.render(mesh) for mesh in meshes]
+            images = list(self.render_batch(meshes))
         data = {}
         if images is not None:
             data["pixel_values"] = self._pixel_values(images)
@@ -218,7 +244,7 @@ class AffectVLMProcessor(ProcessorMixin):
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values([self.render(faces[index]) for index in chosen])
+        return self._pixel_values(list(self.render_batch([faces[index] for index in chosen])))
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
@@ -273,4 +299,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "prepare_face", "render_face", "sample_frame_indices"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices"]

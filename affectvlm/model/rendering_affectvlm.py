@@ -1,63 +1,36 @@
-"""Normalise face meshes and render them headlessly (pyrender over EGL) into the views the model sees.
+"""Normalise face meshes and render them, many meshes x views per call, into the views the model sees.
 
-One convention for every mode: the face looks along +z with y up, is normalised to unit radius, and the
-camera sits on a sphere of radius `_CAMERA_DISTANCE` looking at the origin, with the light coming from the
-camera so that every view is lit alike.
+Every backend draws the same thing: `render_batch` normalises each mesh (one function, `normalize_mesh`),
+works out what each view paints on it (the shading formula, the normals' colours, the texture), and hands
+these with the camera poses of `drawing_affectvlm` to a backend that only rasterises: "numba" (the default,
+compiled, no system libraries) or "pyrender" (the GL reference). The light comes from the camera, so every
+view is lit alike.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL: no display needed
-# Mesa's software rasteriser (llvmpipe) otherwise starts worker threads, which a forked child lacks: a child
-# that renders after its parent did would hang. Single-threaded it is no slower for views this small.
-os.environ.setdefault("LP_NUM_THREADS", "0")
-
 import dataclasses
 import logging
-import math
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import trimesh
 
+from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_normals, camera_poses, depth_to_uint8, parallel_map
 from .meshes_affectvlm import FaceMesh
 
 logger = logging.getLogger(__name__)
 
 RENDER_MODES = ("shaded", "depth", "normals", "texture")
 
-_CAMERA_DISTANCE = 2.8
-# Frame a sphere slightly larger than the unit radius: 1% of the vertices lie beyond it after normalisation.
-_YFOV = 2 * math.asin(1.1 / _CAMERA_DISTANCE)
-# Fixed depth range around the unit sphere, so depth images of different meshes are comparable.
-_DEPTH_NEAR, _DEPTH_FAR = _CAMERA_DISTANCE - 1.0, _CAMERA_DISTANCE + 1.0
+RENDER_BACKENDS = ("numba", "pyrender")
+DEFAULT_RENDER_BACKEND = "numba"
 # "shaded" is Lambertian shading computed per vertex and drawn unlit: pyrender's own lit shader costs about
 # 65 ms per 224 px view on Mesa's software rasteriser, unlit drawing about 15 ms, and at face-scan density
 # per-vertex shading looks the same.
 _ALBEDO = 0.85
 _AMBIENT = 0.2
 
-# OffscreenRenderers by (pid, thread, size): a GL context belongs to one thread, and a forked child must not
-# reuse its parent's. Kept at module level so that no picklable object ever holds one.
-_RENDERERS: dict[tuple[int, int, int], Any] = {}
 _texture_fallback_warned = False
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    """A camera position around the normalised face, in degrees.
-
-    Positive yaw moves the camera towards +x, the subject's left cheek; positive pitch moves it up (+y).
-    """
-
-    name: str
-    yaw: float = 0.0
-    pitch: float = 0.0
 
 
 def normalize_mesh(mesh: FaceMesh) -> FaceMesh:
@@ -87,45 +60,6 @@ def normalize_mesh(mesh: FaceMesh) -> FaceMesh:
     )
 
 
-def _pyrender() -> Any:
-    """Import pyrender on first use, so importing this module never touches OpenGL."""
-    if not hasattr(np, "infty"):
-        np.infty = np.inf  # pyrender 0.1.45 still reads np.infty, which numpy 2 removed
-    import pyrender
-
-    return pyrender
-
-
-def _renderer(image_size: int) -> Any:
-    """This process's and this thread's renderer for `image_size`, created on first use."""
-    key = (os.getpid(), threading.get_ident(), image_size)
-    renderer = _RENDERERS.get(key)
-    if renderer is None:
-        renderer = _RENDERERS[key] = _pyrender().OffscreenRenderer(image_size, image_size)
-    return renderer
-
-
-def _camera_pose(view: ViewSpec) -> np.ndarray:
-    """Camera-to-world matrix on the sphere at (yaw, pitch), looking at the origin with y up."""
-    if not -90 < view.pitch < 90:
-        raise ValueError(f"view {view.name!r}: pitch must lie strictly between -90 and 90 degrees")
-    yaw, pitch = math.radians(view.yaw), math.radians(view.pitch)
-    backward = np.array([math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
-    right = np.cross([0.0, 1.0, 0.0], backward)
-    right /= np.linalg.norm(right)
-    pose = np.eye(4)
-    pose[:3, :3] = np.stack([right, np.cross(backward, right), backward], axis=1)
-    pose[:3, 3] = _CAMERA_DISTANCE * backward
-    return pose
-
-
-def _depth_to_uint8(depth: np.ndarray) -> np.ndarray:
-    """Linear depth -> 3-channel uint8 with nearer brighter (1..255) and background 0."""
-    level = 1 + 254 * (_DEPTH_FAR - depth) / (_DEPTH_FAR - _DEPTH_NEAR)
-    gray = np.where(depth > 0, np.clip(np.rint(level), 1, 255), 0).astype(np.uint8)
-    return np.repeat(gray[..., None], 3, axis=2)
-
-
 def _warn_texture_fallback(source: str) -> None:
     """Say once per process that 'texture' mode fell back to 'shaded'."""
     global _texture_fallback_warned
@@ -138,75 +72,97 @@ def _warn_texture_fallback(source: str) -> None:
         )
 
 
-def _pyrender_mesh(
-    pyrender: Any, mesh: FaceMesh, mode: str, normals: np.ndarray | None, pose: np.ndarray
-) -> Any:
-    """The unlit pyrender mesh for `mode` ('depth' needs bare geometry); 'shaded' and 'normals' colour the
-    vertices for the camera at `pose`."""
-    material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), doubleSided=True)
-    extra: dict[str, Any] = {}
+def _effective_mode(mesh: FaceMesh, mode: str) -> str:
+    if mode == "texture" and mesh.texture is None and mesh.vertex_colors is None:
+        _warn_texture_fallback(mesh.source)
+        return "shaded"
+    return mode
+
+
+def view_colors(mesh: FaceMesh, mode: str, poses: np.ndarray) -> DrawableMesh:
+    """What a backend paints on an already normalised mesh in `mode` for each camera pose.
+
+    "shaded": Lambertian light from the camera plus ambient, per vertex (at face-scan density it looks the
+    same as per pixel); "normals": camera-space normals as n * 0.5 + 0.5; "texture": the unlit uv texture
+    or vertex colours (a scan's texture already has its lighting); "depth": bare geometry.
+    """
+    drawable = DrawableMesh(mesh.vertices, mesh.faces, poses)
     if mode in ("shaded", "normals"):
-        camera_normals = normals @ pose[:3, :3]
+        from .rasterizer_affectvlm import vertex_normals  # compiled: the slowest step of the shared part
+
+        turned = camera_normals(vertex_normals(mesh.vertices, mesh.faces.astype(np.int64)), poses)
         if mode == "normals":
-            extra["color_0"] = camera_normals * 0.5 + 0.5
-        else:  # Lambertian light from the camera plus ambient, so every view is lit alike
-            level = _ALBEDO * (_AMBIENT + (1 - _AMBIENT) * np.clip(camera_normals[:, 2], 0, 1))
-            extra["color_0"] = np.repeat(level[:, None], 3, axis=1)
-    elif mode == "texture" and mesh.texture is not None:  # unlit: a scan's texture already has its lighting
-        extra["texcoord_0"] = mesh.uv
-        # RGBA: an RGB upload whose row is not a multiple of 4 bytes renders sheared (GL unpack alignment)
-        rgba = np.asarray(mesh.texture.convert("RGBA"))
-        material.baseColorTexture = pyrender.Texture(source=rgba, source_channels="RGBA")
+            drawable.colors = turned * 0.5 + 0.5
+        else:
+            level = _ALBEDO * (_AMBIENT + (1 - _AMBIENT) * np.clip(turned[..., 2], 0, 1))
+            drawable.colors = np.repeat(level[..., None], 3, axis=-1)
+    elif mode == "texture" and mesh.texture is not None:
+        drawable.uv, drawable.texture = mesh.uv, np.asarray(mesh.texture.convert("RGB"))
     elif mode == "texture":
-        extra["color_0"] = mesh.vertex_colors
-    primitive = pyrender.Primitive(positions=mesh.vertices, indices=mesh.faces, material=material, **extra)
-    return pyrender.Mesh([primitive])
+        colors = mesh.vertex_colors.astype(np.float32) / 255.0
+        drawable.colors = np.broadcast_to(colors, (len(poses), *colors.shape))
+    return drawable
 
 
-def render_views(
-    mesh: FaceMesh, views: Sequence[ViewSpec], mode: str = "shaded", image_size: int = 224, normalized: bool = False
-) -> list[np.ndarray]:
-    """Render a mesh into one (image_size, image_size, 3) uint8 image per view; a raw mesh is normalised
-    first, one already in the unit frame (`normalized=True`, e.g. a canonical face crop) is drawn as it is.
+def check_backend(name: str) -> str:
+    if name not in RENDER_BACKENDS:
+        raise ValueError(f"unknown render backend {name!r}; expected one of {', '.join(RENDER_BACKENDS)}")
+    return name
+
+
+def _backend(name: str):
+    """The backend's drawing function, imported on first use (static imports: remote code copies them)."""
+    if check_backend(name) == "pyrender":
+        from .pyrender_affectvlm import draw_pyrender
+
+        return draw_pyrender
+    from .rasterizer_affectvlm import draw_numba
+
+    return draw_numba
+
+
+def render_batch(
+    meshes: Sequence[FaceMesh],
+    views: Sequence[ViewSpec] | Sequence[Sequence[ViewSpec]],
+    mode: str = "shaded",
+    image_size: int = 224,
+    backend: str = DEFAULT_RENDER_BACKEND,
+    normalized: bool = False,
+) -> np.ndarray:
+    """Render meshes into a (meshes, views, image_size, image_size, 3) uint8 array; raw meshes are normalised
+    first, ones already in the unit frame (`normalized=True`, e.g. canonical face crops) are drawn as they are.
 
     Modes: "shaded" grey, smoothly lit geometry; "depth" nearer is brighter over a fixed range around the unit
     sphere; "normals" camera-space normals as (n * 0.5 + 0.5) * 255; "texture" the unlit uv texture or vertex
-    colours, falling back to "shaded" (with one logged warning) when the mesh has neither. Background is 0.
+    colours, falling back to "shaded" (with one logged warning) when a mesh has neither. Background is 0.
+    `views`: the same views for every mesh, or one list of views per mesh (as many for each).
     """
     if mode not in RENDER_MODES:
         raise ValueError(f"unknown render mode {mode!r}; expected one of {', '.join(RENDER_MODES)}")
     if image_size < 1:
         raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
-    poses = [_camera_pose(view) for view in views]
-    if not normalized:
-        mesh = normalize_mesh(mesh)
-    if mode == "texture" and mesh.texture is None and mesh.vertex_colors is None:
-        _warn_texture_fallback(mesh.source)
-        mode = "shaded"
-    pyrender = _pyrender()
-    renderer = _renderer(image_size)
-    flags = pyrender.RenderFlags.DEPTH_ONLY if mode == "depth" else pyrender.RenderFlags.FLAT
-    normals = None
-    if mode in ("shaded", "normals"):
-        normals = np.asarray(trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).vertex_normals)
-
-    scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 1.0))
-    camera = scene.add(
-        pyrender.PerspectiveCamera(
-            yfov=_YFOV, znear=_CAMERA_DISTANCE - 2.0, zfar=_CAMERA_DISTANCE + 2.0, aspectRatio=1.0
-        )
-    )
-    mesh_node = None
-    images = []
-    for pose in poses:
-        scene.set_pose(camera, pose)
-        if mesh_node is None or mode in ("shaded", "normals"):
-            if mesh_node is not None:
-                scene.remove_node(mesh_node)
-            mesh_node = scene.add(_pyrender_mesh(pyrender, mesh, mode, normals, pose))
-        if mode == "depth":
-            images.append(_depth_to_uint8(renderer.render(scene, flags)))
-        else:
-            color, _ = renderer.render(scene, flags)
-            images.append(np.array(color[..., :3]))
+    draw = _backend(backend)
+    per_mesh = bool(views) and not isinstance(views[0], ViewSpec)
+    poses = [camera_poses(each) for each in views] if per_mesh else [camera_poses(views)] * len(meshes)
+    if len(poses) != len(meshes) or len({len(each) for each in poses}) > 1:
+        raise ValueError(f"per-mesh views: need one list of views per mesh ({len(meshes)}), all of one length")
+    count = len(poses[0]) if poses else len(views)
+    images = np.zeros((len(meshes), count, image_size, image_size, 3), np.uint8)
+    if not images.size:
+        return images
+    normalised = list(meshes) if normalized else parallel_map(normalize_mesh, list(meshes))
+    modes = [_effective_mode(mesh, mode) for mesh in normalised]
+    for drawn_mode in sorted(set(modes)):  # one backend call per mode: depth draws geometry only
+        chosen = [index for index, each in enumerate(modes) if each == drawn_mode]
+        drawables = parallel_map(lambda index: view_colors(normalised[index], drawn_mode, poses[index]), chosen)
+        drawn = draw(drawables, image_size, drawn_mode == "depth")
+        images[chosen] = depth_to_uint8(drawn) if drawn_mode == "depth" else drawn
     return images
+
+
+def render_views(
+    mesh: FaceMesh, views: Sequence[ViewSpec], mode: str = "shaded", image_size: int = 224,
+    backend: str = DEFAULT_RENDER_BACKEND, normalized: bool = False,
+) -> list[np.ndarray]:
+    """One mesh rendered into one (image_size, image_size, 3) uint8 image per view (see `render_batch`)."""
+    return list(render_batch([mesh], views, mode, image_size, backend, normalized)[0])

@@ -10,13 +10,11 @@ seeds it per (epoch, sample) replays exactly after a resume.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ..model.rendering_affectvlm import ViewSpec
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,6 @@ class ViewAugmentation:
     max_scale_change: float = 0.1  # zoom in or out by up to this fraction
     view_dropout: float = 0.0  # chance that a view is replaced by another view of the same face
     view_shuffle: bool = False  # permute the views of each face (matters only for position-aware fusion)
-    camera_jitter: float = 0.0  # degrees of yaw/pitch noise per view when rendering on the fly
 
     @property
     def is_identity(self) -> bool:
@@ -99,14 +96,3 @@ def augment_sequence(frames: torch.Tensor, augmentation: ViewAugmentation, gener
     stacked = frames.permute(1, 0, 2, 3, 4).reshape(views, count * channels, height, width)
     stacked = augment_face(stacked, augmentation, generator)
     return stacked.reshape(views, count, channels, height, width).permute(1, 0, 2, 3, 4)
-
-
-def jitter_views(views: list[ViewSpec], max_degrees: float, rng: random.Random) -> list[ViewSpec]:
-    """Each camera moved by a small random yaw and pitch around its nominal angle (on-the-fly rendering)."""
-    if max_degrees <= 0:
-        return list(views)
-    return [
-        ViewSpec(view.name, view.yaw + rng.uniform(-max_degrees, max_degrees),
-                 view.pitch + rng.uniform(-max_degrees, max_degrees))
-        for view in views
-    ]

@@ -48,6 +48,8 @@ class TrainConfig:
     view_augmentation: bool = True
     view_dropout: float = 0.0
     view_shuffle: bool = False
+    render_on_the_fly: bool = False
+    camera_jitter: list[float] = field(default_factory=lambda: [10.0, 5.0, 5.0])  # yaw, pitch, roll bounds
     # optimisation
     epochs: float = 10.0
     max_steps: int | None = None
@@ -140,6 +142,8 @@ _HELP = {
     "view_augmentation": "mixed view augmentation: flips, rotations, crops, scales drawn per view",
     "view_dropout": "chance that a view is replaced by another view of the same face",
     "view_shuffle": "permute the views of each face",
+    "render_on_the_fly": "render training faces in the loop, each view from a jittered camera (3D data only)",
+    "camera_jitter": "on-the-fly rendering: yaw,pitch,roll jitter bounds in degrees (one number: all three)",
     "epochs": "passes over the training split (ignored when max_steps is set)",
     "max_steps": "optimizer steps in total (overrides epochs)",
     "batch_size": "faces per process per step (the losses see the global batch)",
@@ -177,6 +181,8 @@ def build_parser(description: str) -> argparse.ArgumentParser:
             kind = parse_loss_weights
         elif item.name in ("labels", "report_to"):
             kind = lambda text: [piece.strip() for piece in text.split(",") if piece.strip()]  # noqa: E731
+        elif item.name == "camera_jitter":
+            kind = lambda text: [float(piece) for piece in text.split(",") if piece.strip()]  # noqa: E731
         elif item.name == "cpu":
             parser.add_argument(option, action="store_true", default=None, help=_HELP[item.name])
             continue

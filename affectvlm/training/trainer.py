@@ -61,7 +61,8 @@ def rendered_split(config: TrainConfig, processor: Any, split: Split, accelerato
 
 
 def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> PreparedData:
-    parts = rendered_split(config, processor, split_for(config), accelerator)
+    split = split_for(config)
+    parts = rendered_split(config, processor, split, accelerator)
     image_processor = processor.image_processor
     common = dict(labels=processor.emotion_labels, num_views=len(processor.views), image_size=processor.render_size,
                   image_mean=image_processor.image_mean, image_std=image_processor.image_std, seed=config.seed)
@@ -72,12 +73,28 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
     if protocol_for(config).sequences:
         faces = functools.partial(RenderedSequences, num_frames=config.num_frames)
         train_extra = {"jitter": True}
+    train = faces(parts["train"], augmentation=augmentation, **common, **train_extra)
+    if config.render_on_the_fly:
+        from .on_the_fly import MeshFaces
+
+        rendered = set(parts["train"]["key"])  # samples that failed to render (skipped) stay out
+        train = MeshFaces([s for s in split.train if s.key in rendered], processor.emotion_labels,
+                          processor.mesh_limits, config.seed, cached=train)
     return PreparedData(
-        train=faces(parts["train"], augmentation=augmentation, **common, **train_extra),
+        train=train,
         evaluation=faces(parts[evaluation_name], **common),
         test=faces(parts["test"], **common),
         evaluation_name=evaluation_name,
     )
+
+
+def _train_collator(config: TrainConfig, processor: Any, train: Any) -> PromptCollator:
+    if not config.render_on_the_fly:
+        return PromptCollator(processor, config.augment_prompts)
+    from .on_the_fly import CameraJitter, RenderingCollator
+
+    return RenderingCollator(processor, CameraJitter.parse(config.camera_jitter), train.cached.augmentation,
+                             config.augment_prompts)
 
 
 def model_overrides(config: TrainConfig) -> dict[str, Any]:
@@ -196,7 +213,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         f"{data.evaluation_name} {len(data.evaluation)}, test {len(data.test)}", main_process_only=True,
     )
     train_loader = DataLoader(data.train, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                              collate_fn=PromptCollator(processor, config.augment_prompts),
+                              collate_fn=_train_collator(config, processor, data.train),
                               num_workers=config.dataloader_workers)
     if len(train_loader) == 0:
         raise ValueError(f"{len(data.train)} training faces are fewer than one batch of {config.batch_size}")

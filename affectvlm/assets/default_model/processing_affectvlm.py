@@ -12,7 +12,7 @@ from transformers import BatchFeature, ProcessorMixin
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
 from .meshes_affectvlm import MeshLimits, load_mesh
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
-from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
+from .rendering_affectvlm import DEFAULT_RENDER_BACKEND, RENDER_MODES, ViewSpec, check_backend, render_batch
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
 FRAME_SAMPLINGS = ("uniform", "apex")
@@ -53,6 +53,8 @@ class AffectVLMProcessor(ProcessorMixin):
         views (`list[dict]`): `{"name", "yaw", "pitch"}` per view, in degrees.
         render_mode (`str`): `"shaded"`, `"depth"`, `"normals"` or `"texture"`.
         render_size (`int`): rendered view size in pixels.
+        render_backend (`str`): `"numba"` (default, compiled, no system libraries) or `"pyrender"` (the GL
+            reference); a processor_config.json saved before this setting existed loads with the default.
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
@@ -65,6 +67,7 @@ class AffectVLMProcessor(ProcessorMixin):
         views: list[dict] | None = None,
         render_mode: str = "shaded",
         render_size: int = 224,
+        render_backend: str = DEFAULT_RENDER_BACKEND,
         emotion_labels: list[str] | None = None,
         class_prompt_templates: list[str] | None = None,
         max_vertices: int = MeshLimits.max_vertices,
@@ -77,6 +80,7 @@ class AffectVLMProcessor(ProcessorMixin):
         self.views = [dict(view) for view in (views or DEFAULT_VIEWS)]
         self.render_mode = render_mode
         self.render_size = int(render_size)
+        self.render_backend = check_backend(render_backend)
         self.emotion_labels = list(emotion_labels or BASIC_EMOTIONS)
         self.class_prompt_templates = list(class_prompt_templates or DEFAULT_CLASS_TEMPLATES)
         self.max_vertices = int(max_vertices)
@@ -114,9 +118,12 @@ class AffectVLMProcessor(ProcessorMixin):
 
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
-        face = load_mesh(mesh, self.mesh_limits)
-        arrays = render_views(face, self.view_specs, mode=self.render_mode, image_size=self.render_size)
-        return [Image.fromarray(array) for array in arrays]
+        return [Image.fromarray(array) for array in self.render_batch([mesh])[0]]
+
+    def render_batch(self, meshes: Sequence) -> np.ndarray:
+        """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8."""
+        faces = [load_mesh(mesh, self.mesh_limits) for mesh in meshes]
+        return render_batch(faces, self.view_specs, self.render_mode, self.render_size, self.render_backend)
 
     def __call__(
         self,
@@ -154,7 +161,7 @@ class AffectVLMProcessor(ProcessorMixin):
         if meshes is not None:
             if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
                 meshes = [meshes]
-            images = [self.render(mesh) for mesh in meshes]
+            images = list(self.render_batch(meshes))
         data = {}
         if images is not None:
             data["pixel_values"] = self._pixel_values(images)
@@ -191,7 +198,7 @@ class AffectVLMProcessor(ProcessorMixin):
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values([self.render(faces[index]) for index in chosen])
+        return self._pixel_values(list(self.render_batch([faces[index] for index in chosen])))
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None

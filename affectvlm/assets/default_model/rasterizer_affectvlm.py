@@ -1,0 +1,235 @@
+"""The default render backend: a z-buffer rasteriser compiled with numba, drawing many meshes x views per call.
+
+Why this and not GL: at 64-224 px a face's triangles cover a pixel or less, so the cost of a GL renderer is
+per-call overhead (scene, upload, readback), not pixels. A compiled loop over triangles has none of it, needs
+no system libraries (no EGL), no GL context per thread and no fork care. Each (mesh, view) is one job, drawn
+in a thread of its own (the kernels release the GIL), with the 4 anti-aliasing samples per pixel and
+perspective-correct interpolation that the GL reference uses, so the pictures agree with pyrender's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from .drawing_affectvlm import PIXEL_SAMPLES, Z_FAR, Z_NEAR, DrawableMesh, parallel_map, to_screen
+
+# The sample whose depth a depth image shows (the GL reference copies one sample, not an average).
+DEPTH_SAMPLE = 0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)
+def _zbuffer(screen, faces, size, samples, near, far, triangle, weights):
+    """Nearest triangle at every sample of every pixel, with its perspective-correct barycentric weights at
+    the pixel's centre; returns the samples' depth.
+
+    screen: (N, 3) pixel x, pixel y, depth; triangle: (size, size, S) int32 (-1: empty); weights (size, size, S, 2).
+    """
+    depth = np.full(triangle.shape, np.inf, np.float32)
+    triangle[:] = -1
+    low, high = samples.min(), samples.max()
+    grid = samples.shape[0]  # a rook pattern: sample coordinates lie on a grid of spacing 1 / grid in x and y
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        wa, wb, wc = np.float64(screen[a, 2]), np.float64(screen[b, 2]), np.float64(screen[c, 2])
+        if not (wa > 1e-6 and wb > 1e-6 and wc > 1e-6):
+            continue  # behind the camera
+        xa, xb, xc = np.float64(screen[a, 0]), np.float64(screen[b, 0]), np.float64(screen[c, 0])
+        ya, yb, yc = np.float64(screen[a, 1]), np.float64(screen[b, 1]), np.float64(screen[c, 1])
+        xlow, xhigh, ylow, yhigh = min(xa, xb, xc), max(xa, xb, xc), min(ya, yb, yc), max(ya, yb, yc)
+        # most triangles of a dense face are smaller than a pixel and hold no sample: drop them first
+        if np.floor(xhigh * grid - 0.5) < np.ceil(xlow * grid - 0.5) or np.floor(yhigh * grid - 0.5) < np.ceil(ylow * grid - 0.5):
+            continue
+        area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
+        if area == 0.0 or not np.isfinite(area):
+            continue
+        # only pixels with a sample inside the triangle's bounding box
+        col0 = max(int(np.ceil(xlow - high)), 0)
+        col1 = min(int(np.floor(xhigh - low)), size - 1)
+        row0 = max(int(np.ceil(ylow - high)), 0)
+        row1 = min(int(np.floor(yhigh - low)), size - 1)
+        if col0 > col1 or row0 > row1:
+            continue
+        scale = 1.0 / area
+        # barycentric weights as affine functions of the sample position: e = dx * px + dy * py + e0
+        dx0, dy0 = -(yc - yb) * scale, (xc - xb) * scale
+        dx1, dy1 = -(ya - yc) * scale, (xa - xc) * scale
+        k0, k1 = -(dx0 * xb + dy0 * yb), -(dx1 * xc + dy1 * yc)
+        ia, ib, ic = 1.0 / wa, 1.0 / wb, 1.0 / wc
+        for row in range(row0, row1 + 1):
+            for col in range(col0, col1 + 1):
+                for s in range(samples.shape[0]):
+                    px, py = col + samples[s, 0], row + samples[s, 1]
+                    if px < xlow or px > xhigh or py < ylow or py > yhigh:
+                        continue  # cheaper than the edge functions, and most samples of a small triangle fail
+                    e0 = dx0 * px + dy0 * py + k0
+                    e1 = dx1 * px + dy1 * py + k1
+                    e2 = 1.0 - e0 - e1
+                    if e0 < 0.0 or e1 < 0.0 or e2 < 0.0:
+                        continue
+                    z = 1.0 / (e0 * ia + e1 * ib + e2 * ic)
+                    if z < near or z > far or z >= depth[row, col, s]:
+                        continue
+                    depth[row, col, s] = z
+                    triangle[row, col, s] = f
+                    # colours are interpolated at the pixel centre (as GL shades a fragment once per pixel,
+                    # extrapolating the triangle's attributes when the centre lies outside it)
+                    cx, cy = col + 0.5, row + 0.5
+                    c0 = (dx0 * cx + dy0 * cy + k0) * ia
+                    c1 = (dx1 * cx + dy1 * cy + k1) * ib
+                    c2 = (1.0 - (dx0 * cx + dy0 * cy + k0) - (dx1 * cx + dy1 * cy + k1)) * ic
+                    weights[row, col, s, 0] = c0 / (c0 + c1 + c2)
+                    weights[row, col, s, 1] = c1 / (c0 + c1 + c2)
+    return depth
+
+
+@numba.njit(cache=True, nogil=True)
+def vertex_normals(vertices, faces):
+    """(N, 3) unit vertex normals: the area-weighted sum of the adjacent faces' normals (zero if none)."""
+    summed = np.zeros((vertices.shape[0], 3), np.float64)
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        ux, uy, uz = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+        vx, vy, vz = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
+        nx, ny, nz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx  # length: twice the area
+        for corner in (a, b, c):
+            summed[corner, 0] += nx
+            summed[corner, 1] += ny
+            summed[corner, 2] += nz
+    for n in range(summed.shape[0]):
+        length = np.sqrt(summed[n, 0] ** 2 + summed[n, 1] ** 2 + summed[n, 2] ** 2)
+        if length > 0:
+            summed[n] /= length
+    return summed
+
+
+def mip_levels(texture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A texture's mipmap chain (each level the 2x2 mean of the one above, as GL builds it), packed as one
+    flat float array in [0, 1] and an (L, 3) table of (offset, height, width)."""
+    level = texture.astype(np.float32) / 255.0
+    parts, table, offset = [], [], 0
+    while True:
+        parts.append(level.ravel())
+        table.append((offset, level.shape[0], level.shape[1]))
+        offset += level.size
+        if level.shape[0] == 1 and level.shape[1] == 1:
+            break
+        height, width = max(level.shape[0] // 2, 1), max(level.shape[1] // 2, 1)
+        rows = level[: 2 * height] if level.shape[0] > 1 else np.concatenate([level, level])
+        both = rows[:, : 2 * width] if level.shape[1] > 1 else np.concatenate([rows, rows], axis=1)
+        level = both.reshape(height, 2, width, 2, 3).mean(axis=(1, 3))
+    return np.concatenate(parts), np.array(table, np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _bilinear(mips, table, level, u, v, out, weight):
+    """Add `weight` x the bilinear lookup (repeat wrap, v up: image row 0 is v = 1) at mip `level` to out."""
+    offset, height, width = table[level, 0], table[level, 1], table[level, 2]
+    x = (u - np.floor(u)) * width - 0.5
+    y = (1.0 - (v - np.floor(v))) * height - 0.5
+    x0, y0 = int(np.floor(x)), int(np.floor(y))
+    fx, fy = x - x0, y - y0
+    for dy in range(2):
+        for dx in range(2):
+            share = weight * (fx if dx else 1.0 - fx) * (fy if dy else 1.0 - fy)
+            start = offset + (((y0 + dy) % height) * width + (x0 + dx) % width) * 3
+            for k in range(3):
+                out[k] += share * mips[start + k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _texel(mips, table, screen, uv, a, b, c, u, v, out):
+    """Trilinear lookup as GL's LINEAR_MIPMAP_LINEAR: the level from the triangle's uv footprint per pixel."""
+    xa, ya = screen[a, 0], screen[a, 1]
+    ex, ey, fx, fy = screen[b, 0] - xa, screen[b, 1] - ya, screen[c, 0] - xa, screen[c, 1] - ya
+    area = ex * fy - ey * fx
+    out[:] = 0.0
+    level = 0.0
+    if area != 0.0:
+        height, width = table[0, 1], table[0, 2]
+        du1, du2 = (uv[b, 0] - uv[a, 0]) * width, (uv[c, 0] - uv[a, 0]) * width
+        dv1, dv2 = (uv[b, 1] - uv[a, 1]) * height, (uv[c, 1] - uv[a, 1]) * height
+        dudx, dudy = (du1 * fy - du2 * ey) / area, (du2 * ex - du1 * fx) / area
+        dvdx, dvdy = (dv1 * fy - dv2 * ey) / area, (dv2 * ex - dv1 * fx) / area
+        rho = max(np.sqrt(dudx * dudx + dvdx * dvdx), np.sqrt(dudy * dudy + dvdy * dvdy))
+        if rho > 1.0:
+            level = min(np.log2(rho), table.shape[0] - 1.0)
+    low = int(np.floor(level))
+    high = min(low + 1, table.shape[0] - 1)
+    _bilinear(mips, table, low, u, v, out, 1.0 - (level - low))
+    if level > low:
+        _bilinear(mips, table, high, u, v, out, level - low)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _resolve(faces, attributes, screen, mips, table, triangle, weights, image):
+    """Average the samples' interpolated colours into uint8 pixels (uncovered samples count as black).
+
+    attributes: (N, 3) colours in [0, 1], or (N, 2) uv when there is a texture (`mips`, `table` from
+    `mip_levels`; an empty table means colours).
+    """
+    size, count = triangle.shape[0], triangle.shape[2]
+    channels = attributes.shape[1]
+    textured = table.shape[0] > 0
+    value = np.zeros(channels, np.float32)
+    colour = np.zeros(3, np.float32)
+    for row in range(size):
+        for col in range(size):
+            total = np.zeros(3, np.float32)
+            for s in range(count):
+                f = triangle[row, col, s]
+                if f < 0:
+                    continue
+                w0, w1 = weights[row, col, s, 0], weights[row, col, s, 1]
+                w2 = 1.0 - w0 - w1
+                a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+                for k in range(channels):
+                    value[k] = w0 * attributes[a, k] + w1 * attributes[b, k] + w2 * attributes[c, k]
+                if textured:
+                    _texel(mips, table, screen, attributes, a, b, c, value[0], value[1], colour)
+                else:
+                    colour[:] = value[:3]
+                for k in range(3):
+                    total[k] += min(max(colour[k], 0.0), 1.0)
+            for k in range(3):
+                image[row, col, k] = np.uint8(np.floor(total[k] / count * 255.0 + 0.5))
+
+
+def _draw_job(mesh: DrawableMesh, screen: np.ndarray, colors: np.ndarray | None, mips: tuple | None, size: int,
+              depth_only: bool):
+    """One (mesh, view): a (size, size, 3) uint8 image, or a (size, size) linear depth image."""
+    samples = PIXEL_SAMPLES
+    triangle = np.empty((size, size, len(samples)), np.int32)
+    weights = np.empty((size, size, len(samples), 2), np.float32)
+    depth = _zbuffer(screen, mesh.faces, size, samples, Z_NEAR, Z_FAR, triangle, weights)
+    if depth_only:
+        return np.where(triangle[..., DEPTH_SAMPLE] >= 0, depth[..., DEPTH_SAMPLE], 0.0).astype(np.float32)
+    image = np.empty((size, size, 3), np.uint8)
+    if colors is None:
+        _resolve(mesh.faces, mesh.uv, screen, *mips, triangle, weights, image)
+    else:
+        _resolve(mesh.faces, colors, screen, np.zeros(0, np.float32), np.zeros((0, 3), np.int64), triangle, weights, image)
+    return image
+
+
+def draw_numba(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool) -> np.ndarray:
+    """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
+    jobs = []
+    for mesh in meshes:
+        mesh.faces = np.ascontiguousarray(mesh.faces, dtype=np.int32)
+        if mesh.uv is not None:
+            mesh.uv = np.ascontiguousarray(mesh.uv, dtype=np.float32)
+        screen = to_screen(mesh.vertices, mesh.poses, image_size)
+        mips = mip_levels(mesh.texture) if mesh.colors is None and not depth_only else None
+        for view in range(len(mesh.poses)):
+            colors = None if mesh.colors is None else np.ascontiguousarray(mesh.colors[view], dtype=np.float32)
+            jobs.append((mesh, np.ascontiguousarray(screen[view]), colors, mips, image_size, depth_only))
+    views = len(meshes[0].poses) if meshes else 0
+    shape = (len(meshes), views, image_size, image_size) + (() if depth_only else (3,))
+    if not jobs:
+        return np.zeros(shape, np.float32 if depth_only else np.uint8)
+    results = parallel_map(lambda job: _draw_job(*job), jobs)
+    return np.stack(results).reshape(shape)

@@ -1,0 +1,101 @@
+"""On-the-fly rendering (`--render-on-the-fly`): training faces drawn in the loop, each view from a camera
+jittered in yaw, pitch and roll, so training never sees the same picture of a face twice.
+
+The DataLoader yields meshes; the collator renders the whole batch in one `render_batch` call (each face
+with its own views), then augments, normalises and adds prompts exactly as the cached path does. Every
+random choice comes from the item's seed (seed, epoch, sample index), so a resumed run replays exactly.
+Evaluation keeps the cached, unjittered views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from ..data.layouts import load_sample
+from ..data.samples import FaceSample
+from ..model.rendering_affectvlm import ViewSpec, render_batch
+from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face
+from .data import PromptCollator
+
+
+@dataclass(frozen=True)
+class CameraJitter:
+    """Bounds, in degrees, of the uniform noise added to each view's yaw, pitch and roll."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+
+    @classmethod
+    def parse(cls, values: Sequence[float]) -> "CameraJitter":
+        """[all] or [yaw, pitch, roll]."""
+        values = [float(value) for value in values]
+        if len(values) not in (1, 3) or any(value < 0 for value in values):
+            raise ValueError(f"camera jitter takes one or three non-negative angles (yaw, pitch, roll), got {values}")
+        return cls(*(values * 3 if len(values) == 1 else values))
+
+
+def jittered_views(views: Sequence[ViewSpec], jitter: CameraJitter, generator: torch.Generator) -> list[ViewSpec]:
+    """Each camera moved by its own draw within the jitter bounds around its nominal angles."""
+    noise = (torch.rand(len(views), 3, generator=generator, dtype=torch.float64) * 2 - 1).tolist()
+    return [ViewSpec(view.name, view.yaw + yaw * jitter.yaw, view.pitch + pitch * jitter.pitch,
+                     view.roll + roll * jitter.roll) for view, (yaw, pitch, roll) in zip(views, noise)]
+
+
+class MeshFaces(Dataset):
+    """A 3D split's samples as loaded meshes with label, metadata and the item's seed for this epoch.
+
+    `cached`: the same faces' cached renders, used where unaugmented views are wanted (class centroids).
+    """
+
+    def __init__(self, samples: Sequence[FaceSample], labels: Sequence[str], limits: Any, seed: int, cached: Any) -> None:
+        if any(sample.is_sequence for sample in samples):
+            raise ValueError("on-the-fly rendering draws 3D faces; this split has sequences")
+        self.samples, self.labels, self.limits, self.seed, self.cached = list(samples), list(labels), limits, seed, cached
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def without_augmentation(self):
+        return self.cached.without_augmentation()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.samples[int(index)]
+        return {
+            "mesh": load_sample(sample, self.limits)[0],
+            "label": self.labels.index(sample.label),
+            "metadata": dict(sample.metadata),
+            "seed": hash((self.seed, self.epoch, int(index))) % (2**63),
+        }
+
+
+class RenderingCollator(PromptCollator):
+    """Renders a batch of meshes in one call, each face from its own jittered cameras, then augments each face
+    and normalises its views as `RenderedFaces` does, and adds the prompts."""
+
+    def __init__(self, processor: Any, jitter: CameraJitter, augmentation: ViewAugmentation = NO_AUGMENTATION,
+                 augment_prompts: bool = True) -> None:
+        super().__init__(processor, augment_prompts)
+        self.jitter, self.augmentation = jitter, augmentation
+        image_processor = processor.image_processor
+        self.mean = torch.tensor(image_processor.image_mean).view(1, 3, 1, 1)
+        self.std = torch.tensor(image_processor.image_std).view(1, 3, 1, 1)
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        generators = [torch.Generator().manual_seed(item["seed"]) for item in items]
+        views = [jittered_views(self.processor.view_specs, self.jitter, generator) for generator in generators]
+        images = render_batch([item.pop("mesh") for item in items], views, self.processor.render_mode,
+                              self.processor.render_size, self.processor.render_backend)
+        pixels = torch.from_numpy(images).permute(0, 1, 4, 2, 3).float().div_(255.0)
+        for item, face, generator in zip(items, pixels, generators):
+            item["pixel_values"] = (augment_face(face, self.augmentation, generator) - self.mean) / self.std
+        return super().__call__(items)

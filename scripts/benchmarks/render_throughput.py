@@ -1,0 +1,98 @@
+"""Render throughput of the default backend against the pyrender reference, side by side in one run.
+
+    python scripts/benchmarks/render_throughput.py [--out FILE] [--sizes 64,96,128,224] [--batches 1,32]
+
+Faces: the bundled examples and a ~37k-vertex VRML face (the ICT face subdivided once, written and read
+back as .wrl). Each (backend, size, batch) renders batches of the same faces in the 3 default views, warm
+(after one untimed call), and reports views per second. `speedup_vs_pyrender` is the default backend over
+pyrender at batch 32 and the default model's render size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import trimesh
+
+import affectvlm
+from affectvlm.io.vrml import write_vrml
+from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
+from affectvlm.model.rendering_affectvlm import DEFAULT_RENDER_BACKEND, render_batch
+
+ASSETS = Path(affectvlm.__file__).parent / "assets"
+
+
+def dense_vrml_face(folder: Path) -> FaceMesh:
+    """The example face subdivided once (each triangle into four), as a VRML file read back."""
+    face = load_mesh(ASSETS / "example_face.ply")
+    vertices, faces = trimesh.remesh.subdivide(face.vertices, face.faces)
+    path = folder / "dense_face.wrl"
+    write_vrml(path, FaceMesh(vertices.astype("float32"), faces))
+    return load_mesh(path)
+
+
+def views_per_second(faces: list[FaceMesh], views, mode: str, size: int, batch: int, backend: str,
+                     min_seconds: float) -> float:
+    """Warm views/s: batches of `batch` faces (cycling through `faces`) until `min_seconds` have passed."""
+    cycle = itertools.cycle(faces)
+    batches = [[next(cycle) for _ in range(batch)] for _ in range(max(1, len(faces) // batch))]
+    render_batch(batches[0], views, mode, size, backend)  # compile / create the GL context
+    drawn, started = 0, time.perf_counter()
+    while drawn == 0 or time.perf_counter() - started < min_seconds:
+        for meshes in batches:
+            render_batch(meshes, views, mode, size, backend)
+            drawn += len(meshes) * len(views)
+    return drawn / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ASSETS / "default_model"), help="its processor gives views, mode, size")
+    parser.add_argument("--sizes", default="64,96,128,224")
+    parser.add_argument("--batches", default="1,32")
+    parser.add_argument("--min-seconds", type=float, default=1.5, help="time each cell at least this long")
+    parser.add_argument("--out", default="outputs/benchmarks/render_throughput.json")
+    args = parser.parse_args()
+
+    processor = affectvlm.AffectVLMProcessor.from_pretrained(args.model)
+    views, mode = processor.view_specs, processor.render_mode
+    sizes, batches = [int(s) for s in args.sizes.split(",")], [int(b) for b in args.batches.split(",")]
+    if processor.render_size not in sizes:
+        sizes.append(processor.render_size)
+    with tempfile.TemporaryDirectory() as folder:
+        faces = [load_mesh(path) for path in sorted((ASSETS / "examples").glob("*.ply"))]
+        faces.append(dense_vrml_face(Path(folder)))
+    backends = [DEFAULT_RENDER_BACKEND, "pyrender"]
+    table: dict[str, dict[str, dict[str, float]]] = {backend: {} for backend in backends}
+    print(f"{'backend':>9} {'size':>5} {'batch':>5} {'views/s':>9}")
+    for backend, size, batch in itertools.product(backends, sizes, batches):
+        rate = views_per_second(faces, views, mode, size, batch, backend, args.min_seconds)
+        table[backend].setdefault(str(size), {})[f"batch_{batch}"] = round(rate, 1)
+        print(f"{backend:>9} {size:>5} {batch:>5} {rate:>9.1f}", flush=True)
+
+    size, batch = str(processor.render_size), f"batch_{max(batches)}"
+    speedup = table[DEFAULT_RENDER_BACKEND][size][batch] / table["pyrender"][size][batch]
+    results = {
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "load_average": os.getloadavg()},
+        "faces": [{"source": Path(face.source).name, "vertices": len(face.vertices), "triangles": len(face.faces)}
+                  for face in faces],
+        "views": len(views), "mode": mode, "default_render_size": processor.render_size,
+        "views_per_second": table,
+        "speedup_vs_pyrender": round(speedup, 2),
+        "speedup_at": {"size": processor.render_size, "batch": max(batches)},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"speedup_vs_pyrender ({DEFAULT_RENDER_BACKEND} / pyrender, {processor.render_size} px, {batch}): {speedup:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
