@@ -230,6 +230,32 @@ def _colors_uint8(colors: np.ndarray, source: str) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float32_vertices(vertices: np.ndarray, source: str) -> np.ndarray:
+    """The vertices as float32, refusing what float32 cannot hold: NaN or infinite values, coordinates beyond
+    its range (1e39 is finite in float64, infinite in float32) and an extent that is zero once converted
+    (every vertex identical, or differences as small as 1e-300 that float32 rounds away)."""
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        raise MeshFormatError(f"{source}: {bad.sum()} of {len(vertices)} vertices are NaN or infinite")
+    largest = float(np.abs(vertices).max())
+    if largest > _FLOAT32_MAX:
+        raise MeshFormatError(
+            f"{source}: a coordinate of {largest:.3g} lies beyond the float32 range (+-{_FLOAT32_MAX:.3g})"
+        )
+    single = vertices.astype(np.float32)
+    if np.ptp(single, axis=0).max() == 0:
+        if np.ptp(vertices, axis=0).max() > 0:
+            raise MeshFormatError(
+                f"{source}: the vertices differ by at most {np.ptp(vertices, axis=0).max():.3g}, which float32 "
+                "rounds to zero extent"
+            )
+        raise MeshFormatError(f"{source}: all vertices are identical (zero extent)")
+    return single
+
+
 def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh:
     """Return a checked copy of `mesh` with canonical shapes and dtypes, or raise MeshFormatError.
 
@@ -241,11 +267,7 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         raise MeshFormatError(f"{source}: mesh has no vertices")
     if len(vertices) > limits.max_vertices:
         raise MeshFormatError(f"{source}: {len(vertices)} vertices, over the limit of {limits.max_vertices}")
-    bad = ~np.isfinite(vertices).all(axis=1)
-    if bad.any():
-        raise MeshFormatError(f"{source}: {bad.sum()} of {len(vertices)} vertices are NaN or infinite")
-    if np.ptp(vertices, axis=0).max() == 0:
-        raise MeshFormatError(f"{source}: all vertices are identical (zero extent)")
+    vertices = _float32_vertices(vertices, source)
 
     faces = _as_rows(mesh.faces, (3, 4), "faces", source)
     if len(faces) == 0:
