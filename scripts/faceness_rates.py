@@ -108,13 +108,18 @@ def bundled_faces() -> Iterator[FaceMesh]:
 
 
 def dataset_faces(workdir: Path, subjects: int) -> Iterator[FaceMesh]:
-    """Faces written by the project's dataset writers (.wrl, .bnt, .obj, .ply) and read back from the files."""
+    """Faces written by the project's dataset writers (.wrl, .bnt, .obj) and as binary PLY (as the demo's examples
+    are), read back from the files."""
     settings = {"bu3dfe": {"intensities": (2, 4)}, "bosphorus": {}, "bp4d": {"frames": 5}, "folder": {"intensities": (4,)}}
     for layout, options in settings.items():
         samples = write_synthetic_dataset(workdir / layout, layout, subjects, subject_seed_offset=500,
                                           texture_size=16, **options)
         for sample in samples:
             yield from load_sample(sample)
+    for number, face in enumerate(load_sample(samples[0]) if samples else []):  # as the demo's examples: PLY
+        path = workdir / f"face_{number}.ply"
+        path.write_bytes(trimesh.Trimesh(face.vertices, face.faces, process=False).export(file_type="ply"))
+        yield load_mesh(path)
 
 
 def _box(subdivisions: int) -> trimesh.Trimesh:

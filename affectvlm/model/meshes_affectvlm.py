@@ -288,7 +288,10 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
     if mesh.vertex_colors is not None:
         colors = _colors_uint8(_per_vertex(mesh.vertex_colors, (3, 4), "vertex_colors", count, source), source)
     if mesh.uv is not None:
-        uv = _per_vertex(mesh.uv, (2,), "uv", count, source).astype(np.float32)
+        uv = _per_vertex(mesh.uv, (2,), "uv", count, source)
+        if np.abs(uv).max(initial=0) > _FLOAT32_MAX:
+            raise MeshFormatError(f"{source}: uv hold values beyond the float32 range")
+        uv = uv.astype(np.float32)
     if mesh.texture is not None:
         if not isinstance(mesh.texture, Image.Image):
             raise MeshFormatError(f"{source}: texture must be a PIL image, got {type(mesh.texture).__name__}")
@@ -297,8 +300,8 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         texture = mesh.texture.convert("RGB")
     if mesh.landmarks is not None:
         landmarks = _as_rows(mesh.landmarks, (3,), "landmarks", source)
-        if not np.isfinite(landmarks).all():
-            raise MeshFormatError(f"{source}: landmarks contain NaN or infinite values")
+        if not np.isfinite(landmarks).all() or np.abs(landmarks).max(initial=0) > _FLOAT32_MAX:
+            raise MeshFormatError(f"{source}: landmarks contain NaN, infinite or beyond-float32 values")
         landmarks = landmarks.astype(np.float32)
 
     return FaceMesh(
