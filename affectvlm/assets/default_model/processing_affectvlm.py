@@ -10,7 +10,8 @@ from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
-from .meshes_affectvlm import MeshLimits, load_mesh
+from .faceness_affectvlm import check_face as refuse_non_face
+from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
 from .rendering_affectvlm import RENDER_MODES, ViewSpec, render_views
 
@@ -56,6 +57,8 @@ class AffectVLMProcessor(ProcessorMixin):
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
+        check_face (`bool`): refuse meshes that do not look like a face (`NotAFaceError`) before rendering;
+            turn off for research on other surfaces.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class AffectVLMProcessor(ProcessorMixin):
         max_vertices: int = MeshLimits.max_vertices,
         max_faces: int = MeshLimits.max_faces,
         max_file_bytes: int = MeshLimits.max_file_bytes,
+        check_face: bool = True,
         **kwargs,
     ):
         if render_mode not in RENDER_MODES:
@@ -82,6 +86,7 @@ class AffectVLMProcessor(ProcessorMixin):
         self.max_vertices = int(max_vertices)
         self.max_faces = int(max_faces)
         self.max_file_bytes = int(max_file_bytes)
+        self.check_face = bool(check_face)
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
@@ -112,9 +117,19 @@ class AffectVLMProcessor(ProcessorMixin):
     def mesh_limits(self) -> MeshLimits:
         return MeshLimits(self.max_vertices, self.max_faces, self.max_file_bytes)
 
+    def load_face(self, mesh) -> FaceMesh:
+        """The validated mesh, refused with `NotAFaceError` when it does not look like a face (unless
+        `check_face` is off): the one gate every mesh passes before an emotion is named."""
+        face = load_mesh(mesh, self.mesh_limits)
+        if self.check_face:
+            refuse_non_face(face)
+        return face
+
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
-        face = load_mesh(mesh, self.mesh_limits)
+        return self._render_face(self.load_face(mesh))
+
+    def _render_face(self, face: FaceMesh) -> list[Image.Image]:
         arrays = render_views(face, self.view_specs, mode=self.render_mode, image_size=self.render_size)
         return [Image.fromarray(array) for array in arrays]
 
@@ -184,14 +199,14 @@ class AffectVLMProcessor(ProcessorMixin):
 
     def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
         """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""
-        faces = [load_mesh(frame, self.mesh_limits) for frame in frames]
+        faces = [self.load_face(frame) for frame in frames]
         displacement = None
         if frame_sampling == "apex":
             if len({len(face.vertices) for face in faces}) > 1:
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values([self.render(faces[index]) for index in chosen])
+        return self._pixel_values([self._render_face(faces[index]) for index in chosen])
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
