@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .model.meshes_affectvlm import MeshFormatError
@@ -66,7 +67,11 @@ def _score_file(model, processor, file: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="affectvlm-") as workdir, torch.no_grad():
         if path.is_dir() or path.suffix.lower() == ".zip":
             frames = _sequence_frames(path, Path(workdir))
-            output = model(pixel_values=processor(sequences=[[str(frame) for frame in frames]])["pixel_values"])
+            try:
+                pixel_values = processor(sequences=[[str(frame) for frame in frames]])["pixel_values"]
+            except MeshFormatError as error:  # name the frame inside the archive, not the temporary folder
+                raise MeshFormatError(f"{file}: {str(error).replace(workdir + os.sep, '')}") from None
+            output = model(pixel_values=pixel_values)
             per_frame = [{"frame": frame.name, "label": labels[int(row.argmax())], "scores": _scores(labels, row)}
                          for frame, row in zip(frames, output.frame_logits[0])]
         else:
@@ -76,25 +81,44 @@ def _score_file(model, processor, file: str) -> dict:
     return result if per_frame is None else {**result, "frames": per_frame}
 
 
+def _file_error(file: str, error: Exception, debug: bool) -> str:
+    """One line naming the file and the problem; an unexpected exception is a bug, worth a report."""
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, MeshFormatError):
+        return str(error)
+    return (f"{file}: unexpected {type(error).__name__}: {error} (a bug in affectvlm: please report it with "
+            "the output of --debug)")
+
+
+def _print_table(result: dict) -> None:
+    ranked = sorted(result["scores"].items(), key=lambda item: -item[1])
+    frames = f" ({len(result['frames'])} frames)" if "frames" in result else ""
+    print(f"{result['file']}: {result['label']}{frames}")
+    for label, score in ranked:
+        print(f"  {label:<10} {score:6.1%}  {'#' * round(score * 40)}")
+    if frames:
+        print("  per frame: " + " ".join(frame["label"] for frame in result["frames"]))
+
+
 def predict(args: argparse.Namespace) -> int:
+    """Score every file; a file that fails is one error line (and a {"file", "error"} record in --json), and
+    the others are still scored. Exit code 1 when any file failed."""
     model, processor = _load(args.model)
+    processor.check_face = not args.no_face_check
     results, failed = [], 0
     for file in args.files:
         try:
             result = _score_file(model, processor, file)
-        except MeshFormatError as error:
-            print(f"affectvlm: error: {error}", file=sys.stderr)
+        except Exception as error:  # one file's failure, whatever it is, must not lose the others' results
+            message = _file_error(file, error, args.debug)
+            print(f"affectvlm: error: {message}", file=sys.stderr)
             failed += 1
+            results.append({"file": file, "error": message})
             continue
         results.append(result)
         if not args.json:
-            ranked = sorted(result["scores"].items(), key=lambda item: -item[1])
-            frames = f" ({len(result['frames'])} frames)" if "frames" in result else ""
-            print(f"{file}: {result['label']}{frames}")
-            for label, score in ranked:
-                print(f"  {label:<10} {score:6.1%}  {'#' * round(score * 40)}")
-            if frames:
-                print("  per frame: " + " ".join(frame["label"] for frame in result["frames"]))
+            _print_table(result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
@@ -108,10 +132,11 @@ def render(args: argparse.Namespace) -> int:
     else:
         config = affectvlm.AffectVLMConfig(vision_config={"image_size": args.size}, render_mode=args.mode)
         processor = affectvlm.build_processor(config)
+    processor.check_face = not args.no_face_check
     try:
         images = processor.render(args.file)
-    except MeshFormatError as error:
-        print(f"affectvlm: error: {error}", file=sys.stderr)
+    except Exception as error:  # one line, never a traceback unless --debug
+        print(f"affectvlm: error: {_file_error(args.file, error, args.debug)}", file=sys.stderr)
         return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,6 +160,13 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_file_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-face-check", action="store_true",
+                         help="render and score meshes that do not look like a face (research use; by default "
+                              "they are refused)")
+    command.add_argument("--debug", action="store_true", help="print the full traceback of any error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="affectvlm", description="3D facial emotion recognition with AffectVLM.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(a 4D sequence, frames in name order)")
     scorer.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: bundled)")
     scorer.add_argument("--json", action="store_true",
-                        help="print a JSON list of {file, label, scores} (sequences add per-frame {frame, label, scores})")
+                        help="print a JSON list of {file, label, scores} (sequences add per-frame {frame, label, "
+                             "scores}); a file that failed is {file, error}")
+    _add_file_options(scorer)
     scorer.set_defaults(handler=predict)
 
     renderer = commands.add_parser("render", help="save the rendered views of a mesh as PNG",
@@ -157,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     renderer.add_argument("--mode", default="shaded", choices=["shaded", "depth", "normals", "texture"],
                           help="render mode when no --model is given (default: shaded)")
     renderer.add_argument("--size", type=int, default=224, help="image size when no --model is given (default: 224)")
+    _add_file_options(renderer)
     renderer.set_defaults(handler=render)
 
     server = commands.add_parser("demo", help="serve the web demo (Gradio) in a browser",

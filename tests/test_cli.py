@@ -32,8 +32,9 @@ def test_predict_json_scores_each_file_and_reports_a_bad_one(saved_model, exampl
     errors = [line for line in result.stderr.splitlines() if line.startswith("affectvlm: error")]
     assert len(errors) == 1 and "broken.ply" in errors[0]
     rows = json.loads(result.stdout)
-    assert [row["file"] for row in rows] == [str(example_face)] * 2
-    for row in rows:
+    assert [row["file"] for row in rows] == [str(example_face), str(broken), str(example_face)]
+    assert rows[1]["error"] == errors[0].removeprefix("affectvlm: error: ") and "label" not in rows[1]
+    for row in (rows[0], rows[2]):
         assert set(row["scores"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
         assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-3)
         assert row["label"] == max(row["scores"], key=row["scores"].get)
@@ -76,7 +77,8 @@ def test_predict_scores_a_zip_or_folder_of_frames_as_one_sequence(saved_model, t
     result = _affectvlm("predict", str(archive), str(folder), str(tmp_path / "missing.zip"), "--model",
                         str(saved_model), "--json", cwd=tmp_path)
     assert result.returncode == 1 and "missing.zip: file not found" in result.stderr
-    from_zip, from_folder = json.loads(result.stdout)
+    from_zip, from_folder, missing = json.loads(result.stdout)
+    assert missing == {"file": str(tmp_path / "missing.zip"), "error": f"{tmp_path / 'missing.zip'}: file not found"}
     assert len(from_zip["frames"]) == 5 and [f["frame"] for f in from_zip["frames"]][0].endswith("00.ply")
     assert from_zip["scores"] == from_folder["scores"] and sum(from_zip["scores"].values()) == pytest.approx(1, abs=1e-3)
     assert set(from_zip["frames"][0]["scores"]) == set(from_zip["scores"])

@@ -18,6 +18,7 @@ from affectvlm.model.meshes_affectvlm import (
     register_mesh_reader,
     validate_mesh,
 )
+from affectvlm.model.rendering_affectvlm import normalize_mesh
 
 EXAMPLE_FACE = Path(meshes_affectvlm.__file__).parents[1] / "assets" / "example_face.ply"
 
@@ -218,6 +219,12 @@ BAD_FILES = {
         "out of bounds",
     ),
     "zero extent": (lambda d, m: _write(d / "dot.obj", b"v 1 1 1\nv 1 1 1\nv 1 1 1\nf 1 2 3\n"), "identical"),
+    "beyond float32 (obj)": (lambda d, m: _write(d / "big.obj", b"v 1e39 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\n"),
+                             "a coordinate of 1e+39 lies beyond the float32 range"),
+    "beyond float32 (1e300)": (lambda d, m: _write(d / "huge.obj", b"v 1e300 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\n"),
+                               "beyond the float32 range"),
+    "float32 underflow": (lambda d, m: _write(d / "tiny.obj", b"v 1e-300 0 0\nv 0 1e-300 0\nv 0 0 0\nf 1 2 3\n"),
+                          "float32 rounds to zero extent"),
 }
 
 
@@ -286,6 +293,19 @@ def test_bad_in_memory_meshes_are_refused(source, words):
         load_mesh(source)
     assert words in str(info.value)
     assert str(info.value).startswith("<")
+
+
+def test_a_tiny_but_float32_sized_mesh_is_kept_and_normalised():
+    vertices = np.eye(3) * 1e-30  # far below a millimetre, still well inside float32
+    face = load_mesh((vertices, [[0, 1, 2]]))
+    assert np.ptp(face.vertices, axis=0).max() > 0
+    assert np.isfinite(normalize_mesh(face).vertices).all()
+
+
+def test_normalize_mesh_refuses_with_a_mesh_format_error():
+    flat = FaceMesh(np.full((3, 3), np.float32(2.0)), np.array([[0, 1, 2]]), source="dot.obj")
+    with pytest.raises(MeshFormatError, match=r"^dot\.obj: cannot normalise"):
+        normalize_mesh(flat)
 
 
 def test_validate_mesh_names_the_facemesh_source():

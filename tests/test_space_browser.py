@@ -67,7 +67,9 @@ def test_uploading_a_face_shows_its_emotion(page, tmp_path):
     top_label = page.locator("#affectvlm-emotion [data-testid=label-output-value]")
     expect(top_label).to_have_text(expected, timeout=30_000)
     expect(page.locator("#affectvlm-status")).to_contain_text("happiness.ply", timeout=10_000)
-    expect(page.locator("#affectvlm-view-weights")).to_contain_text("frontal")
+    # the bundled model fuses its views by a plain mean: no panel of equal bars, a sentence saying so
+    expect(page.locator("#affectvlm-view-fusion")).to_contain_text("equal by design")
+    expect(page.locator("#affectvlm-view-weights")).to_be_hidden()
     expect(page.locator("[data-testid=model3d] canvas")).to_be_visible(timeout=20_000)  # WebGL: swiftshader
     page.wait_for_timeout(1_500)  # let the 3D viewer and the gallery finish drawing before the picture
     assert _save_screenshot(page, tmp_path, "demo_face.png").stat().st_size > 10_000
@@ -79,9 +81,14 @@ def test_a_bad_upload_shows_an_error_naming_the_file(page, tmp_path):
     broken = tmp_path / "broken.ply"
     broken.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\n")
     page.locator("input[type=file]").first.set_input_files(str(broken))
-    expect(page.get_by_text("broken.ply: cannot parse as a .ply mesh")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("broken.ply: cannot parse as a .ply mesh").first).to_be_visible(timeout=30_000)
     page.wait_for_timeout(500)  # the toast slides in
     _save_screenshot(page, tmp_path, "demo_error.png")
+    status = page.locator("#affectvlm-status")
+    expect(status).to_contain_text("broken.ply: cannot parse as a .ply mesh", timeout=10_000)
+    page.wait_for_timeout(12_000)  # long after the toast has faded, the status line still says what went wrong
+    expect(status).to_contain_text("broken.ply: cannot parse as a .ply mesh")
+    expect(page.locator("#affectvlm-emotion [data-testid=label-output-value]")).to_have_count(0)
 
 
 def test_picking_the_example_sequence_shows_its_timeline(page, tmp_path):

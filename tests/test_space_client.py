@@ -71,3 +71,24 @@ def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_
     with pytest.raises(AppError, match="zero-shot emotions: give at least two"):
         _analyse(client, example_face, "happy")
     assert _analyse(client, example_face)["emotion"]["label"] == "happiness"
+
+
+def test_the_zero_shot_text_is_optional_and_its_api_example_is_accepted(client):
+    viewer, views, emotion, weights, zero_shot, timeline, status = client.predict(
+        handle_file(str(EXAMPLES_DIR / "sadness.ply")), api_name="/analyse")
+    assert not zero_shot and status.startswith("`sadness.ply`: **")
+    (text,) = [p for p in client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/analyse"][
+        "parameters"] if p["parameter_name"] == "emotions_text"]
+    assert text["parameter_has_default"] is True
+    example = text["example_input"]
+    scores = _analyse(client, EXAMPLES_DIR / "sadness.ply", example)["zero_shot"]
+    assert {row["label"] for row in scores["confidences"]} == {part.strip() for part in example.split(",")}
+
+
+def test_a_non_face_gets_a_clear_error_and_no_emotion(client, tmp_path):
+    import trimesh
+
+    box = tmp_path / "box.glb"
+    box.write_bytes(trimesh.creation.box().subdivide().subdivide().subdivide().export(file_type="glb"))
+    with pytest.raises(AppError, match=r"^box\.glb: does not look like a face: .*no emotion given"):
+        _analyse(client, box)

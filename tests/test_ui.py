@@ -1,6 +1,7 @@
 """The demo's pure parts, without a server: zip safety, messages for bad input, zero-shot prompts, the predict
 path on a tiny random model and on the bundled model, the page's construction and the `demo` command's flags."""
 
+import dataclasses
 import stat
 import struct
 import tempfile
@@ -19,7 +20,7 @@ from affectvlm.ui.analysis import analyse_upload
 from affectvlm.ui.archives import extract_frames, natural_key
 from affectvlm.ui.handlers import analyse_handler
 from affectvlm.ui.layout import build_demo
-from affectvlm.ui.presentation import IDLE_STATUS, gallery_items, status_markdown, timeline_frame
+from affectvlm.ui.presentation import IDLE_STATUS, error_status, gallery_captions, status_markdown, timeline_frame
 from affectvlm.ui.prompts import parse_emotions
 
 MESH_SUFFIXES = [".obj", ".ply"]
@@ -173,7 +174,9 @@ def test_a_face_gets_probabilities_view_weights_zero_shot_scores_views_and_a_glb
     assert [name for name, _ in analysis.views] == ["frontal", "left", "right"]
     assert analysis.views[0][1].size == (256, 256)
     assert analysis.viewer_glb[:4] == b"glTF" and not any((tmp_path / "work").iterdir())
-    assert [caption for _, caption in gallery_items(analysis)] == ["frontal 33%", "left 33%", "right 33%"]
+    assert gallery_captions(analysis) == ["frontal", "left", "right"]  # mean fusion: equal by design, no numbers
+    learned = dataclasses.replace(analysis, view_fusion="attention")
+    assert gallery_captions(learned) == ["frontal 33%", "left 33%", "right 33%"]
     assert status_markdown(analysis, 0.25) == (f"`example_face.ply`: **{analysis.label}** "
                                                f"({analysis.overall.emotions[analysis.label]:.0%}); 9,409 vertices, "
                                                "18,461 triangles; 0.25 s")
@@ -263,9 +266,14 @@ def test_the_handler_cleans_up_and_leaves_only_the_viewer_file_in_gradios_cache(
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the request folders go
     handler = analyse_handler(*tiny_pair, DemoLimits(), str(tmp_path / "cache"))
-    outputs = handler(str(EXAMPLES_DIR / "surprise_sequence.zip"), "")
+    outputs = handler(str(EXAMPLES_DIR / "surprise_sequence.zip"))  # the zero-shot text is optional
     assert len(outputs) == 7 and Path(outputs[0]).suffix == ".glb" and outputs[-1].startswith("`surprise_sequence.zip`")
-    assert [path.suffix for path in _files_under(tmp_path / "cache")] == [".glb"]
+    assert sorted(path.suffix for path in _files_under(tmp_path / "cache")) == [".glb", ".png", ".png", ".png"]
+    again = handler(str(EXAMPLES_DIR / "surprise_sequence.zip"), "")
+    # the same upload again gets files of its own: nothing a client may be downloading is rewritten
+    assert again[0] != outputs[0] and Path(outputs[0]).read_bytes() == Path(again[0]).read_bytes()
+    assert {Path(path).parent for path, _ in again[1]} == {Path(again[0]).parent}
+    assert not list((tmp_path / "cache").rglob(".*.partial"))
     assert list((tmp_path / "tmp").iterdir()) == []
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(gr.Error) as caught:

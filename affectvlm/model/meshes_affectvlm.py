@@ -230,6 +230,32 @@ def _colors_uint8(colors: np.ndarray, source: str) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float32_vertices(vertices: np.ndarray, source: str) -> np.ndarray:
+    """The vertices as float32, refusing what float32 cannot hold: NaN or infinite values, coordinates beyond
+    its range (1e39 is finite in float64, infinite in float32) and an extent that is zero once converted
+    (every vertex identical, or differences as small as 1e-300 that float32 rounds away)."""
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        raise MeshFormatError(f"{source}: {bad.sum()} of {len(vertices)} vertices are NaN or infinite")
+    largest = float(np.abs(vertices).max())
+    if largest > _FLOAT32_MAX:
+        raise MeshFormatError(
+            f"{source}: a coordinate of {largest:.3g} lies beyond the float32 range (+-{_FLOAT32_MAX:.3g})"
+        )
+    single = vertices.astype(np.float32)
+    if np.ptp(single, axis=0).max() == 0:
+        if np.ptp(vertices, axis=0).max() > 0:
+            raise MeshFormatError(
+                f"{source}: the vertices differ by at most {np.ptp(vertices, axis=0).max():.3g}, which float32 "
+                "rounds to zero extent"
+            )
+        raise MeshFormatError(f"{source}: all vertices are identical (zero extent)")
+    return single
+
+
 def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh:
     """Return a checked copy of `mesh` with canonical shapes and dtypes, or raise MeshFormatError.
 
@@ -241,11 +267,7 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         raise MeshFormatError(f"{source}: mesh has no vertices")
     if len(vertices) > limits.max_vertices:
         raise MeshFormatError(f"{source}: {len(vertices)} vertices, over the limit of {limits.max_vertices}")
-    bad = ~np.isfinite(vertices).all(axis=1)
-    if bad.any():
-        raise MeshFormatError(f"{source}: {bad.sum()} of {len(vertices)} vertices are NaN or infinite")
-    if np.ptp(vertices, axis=0).max() == 0:
-        raise MeshFormatError(f"{source}: all vertices are identical (zero extent)")
+    vertices = _float32_vertices(vertices, source)
 
     faces = _as_rows(mesh.faces, (3, 4), "faces", source)
     if len(faces) == 0:
@@ -266,7 +288,10 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
     if mesh.vertex_colors is not None:
         colors = _colors_uint8(_per_vertex(mesh.vertex_colors, (3, 4), "vertex_colors", count, source), source)
     if mesh.uv is not None:
-        uv = _per_vertex(mesh.uv, (2,), "uv", count, source).astype(np.float32)
+        uv = _per_vertex(mesh.uv, (2,), "uv", count, source)
+        if np.abs(uv).max(initial=0) > _FLOAT32_MAX:
+            raise MeshFormatError(f"{source}: uv hold values beyond the float32 range")
+        uv = uv.astype(np.float32)
     if mesh.texture is not None:
         if not isinstance(mesh.texture, Image.Image):
             raise MeshFormatError(f"{source}: texture must be a PIL image, got {type(mesh.texture).__name__}")
@@ -275,8 +300,8 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         texture = mesh.texture.convert("RGB")
     if mesh.landmarks is not None:
         landmarks = _as_rows(mesh.landmarks, (3,), "landmarks", source)
-        if not np.isfinite(landmarks).all():
-            raise MeshFormatError(f"{source}: landmarks contain NaN or infinite values")
+        if not np.isfinite(landmarks).all() or np.abs(landmarks).max(initial=0) > _FLOAT32_MAX:
+            raise MeshFormatError(f"{source}: landmarks contain NaN, infinite or beyond-float32 values")
         landmarks = landmarks.astype(np.float32)
 
     return FaceMesh(

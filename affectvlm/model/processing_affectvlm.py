@@ -11,6 +11,7 @@ from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
+from .faceness_affectvlm import check_face as refuse_non_face
 from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
@@ -90,6 +91,8 @@ class AffectVLMProcessor(ProcessorMixin):
         face_alignment (`dict`): the face template and crop (`FaceAlignment.to_dict()`); with it every mesh is
             registered to the template and cropped around the nose tip before rendering (see
             preprocessing_affectvlm.py). Without it (older checkpoints) a mesh is normalised by its extent.
+        check_face (`bool`): refuse meshes that do not look like a face (`NotAFaceError`) before rendering;
+            turn off for research on other surfaces.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class AffectVLMProcessor(ProcessorMixin):
         max_faces: int = MeshLimits.max_faces,
         max_file_bytes: int = MeshLimits.max_file_bytes,
         face_alignment: dict | None = None,
+        check_face: bool = True,
         **kwargs,
     ):
         if render_mode not in RENDER_MODES:
@@ -121,6 +125,7 @@ class AffectVLMProcessor(ProcessorMixin):
         self.max_file_bytes = int(max_file_bytes)
         self.face_alignment = face_alignment
         self._alignment = FaceAlignment.from_dict(face_alignment) if face_alignment else None
+        self.check_face = bool(check_face)
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
@@ -158,6 +163,14 @@ class AffectVLMProcessor(ProcessorMixin):
     def mesh_limits(self) -> MeshLimits:
         return MeshLimits(self.max_vertices, self.max_faces, self.max_file_bytes)
 
+    def load_face(self, mesh) -> FaceMesh:
+        """The validated mesh, refused with `NotAFaceError` when it does not look like a face (unless
+        `check_face` is off): the one gate every mesh passes before an emotion is named."""
+        face = load_mesh(mesh, self.mesh_limits)
+        if self.check_face:
+            refuse_non_face(face)
+        return face
+
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
         return [Image.fromarray(array) for array in self.render_batch([mesh])[0]]
@@ -168,8 +181,9 @@ class AffectVLMProcessor(ProcessorMixin):
                               self.render_backend)
 
     def render_batch(self, meshes: Sequence) -> np.ndarray:
-        """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8."""
-        return render_faces([load_mesh(mesh, self.mesh_limits) for mesh in meshes], self.render_settings)
+        """The configured views of many meshes (each through `load_face`), drawn in one backend call:
+        (meshes, views, H, W, 3) uint8."""
+        return render_faces([self.load_face(mesh) for mesh in meshes], self.render_settings)
 
     def __call__(
         self,
@@ -237,14 +251,14 @@ class AffectVLMProcessor(ProcessorMixin):
 
     def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
         """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""
-        faces = [load_mesh(frame, self.mesh_limits) for frame in frames]
+        faces = [self.load_face(frame) for frame in frames]
         displacement = None
         if frame_sampling == "apex":
             if len({len(face.vertices) for face in faces}) > 1:
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values(list(self.render_batch([faces[index] for index in chosen])))
+        return self._pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings)))
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_normals, camera_poses, depth_to_uint8, parallel_map
-from .meshes_affectvlm import FaceMesh
+from .meshes_affectvlm import FaceMesh, MeshFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def normalize_mesh(mesh: FaceMesh) -> FaceMesh:
     radius = np.percentile(distances, 99)
     if radius <= 0:  # over 99% of the vertices coincide
         radius = distances.max()
-    if not radius > 0:
-        raise ValueError(f"{mesh.source}: cannot normalise a mesh with zero extent")
+    if not (np.isfinite(radius) and radius > 0):
+        raise MeshFormatError(f"{mesh.source}: cannot normalise a mesh of extent {radius!r}")
     landmarks = mesh.landmarks
     if landmarks is not None:
         landmarks = ((np.asarray(landmarks, dtype=np.float64) - centre) / radius).astype(np.float32)

@@ -46,6 +46,12 @@ class Analysis:
     views: list[tuple[str, Image.Image]]  # (view name, rendered image) of the shown frame
     viewer_glb: bytes  # the shown frame as binary glTF, for the browser's 3D viewer
     temporal_pooling: str = "mean"  # how the model pools a sequence's frames ("mean" or "attention")
+    view_fusion: str = "mean"  # how the model fuses the views: "mean" weighs them equally by design
+
+    @property
+    def weighs_views(self) -> bool:
+        """Whether the view weights say anything: only a learned fusion gives views different weights."""
+        return self.view_fusion != "mean"
 
     @property
     def is_sequence(self) -> bool:
@@ -80,13 +86,26 @@ def _frame_files(upload: Path, workdir: Path, limits: DemoLimits) -> list[tuple[
     return [(name, upload)]
 
 
+def _visitor_error(error: MeshFormatError, path: Path, name: str) -> InputError:
+    """The error naming the file as the visitor knows it, never the server's folders."""
+    problem = str(error).removeprefix(f"{path}: ").replace(f"{path.parent}{os.sep}", "")
+    return InputError(f"{name}: {problem}")
+
+
 def load_face(path: Path, name: str, limits: DemoLimits) -> FaceMesh:
     """The validated mesh, or an InputError naming the file as the visitor knows it (not the server path)."""
     try:
         return load_mesh(path, limits.mesh_limits)
     except MeshFormatError as error:
-        problem = str(error).removeprefix(f"{path}: ").replace(f"{path.parent}{os.sep}", "")
-        raise InputError(f"{name}: {problem}") from None
+        raise _visitor_error(error, path, name) from None
+
+
+def _render(processor, face: FaceMesh, path: Path, name: str) -> list[Image.Image]:
+    """The model's views of one face; a mesh the processor refuses (not a face) is an InputError naming it."""
+    try:
+        return processor.render(face)
+    except MeshFormatError as error:
+        raise _visitor_error(error, path, name) from None
 
 
 def _probabilities(names: Sequence[str], rows: torch.Tensor) -> list[dict[str, float]]:
@@ -94,8 +113,8 @@ def _probabilities(names: Sequence[str], rows: torch.Tensor) -> list[dict[str, f
 
 
 @torch.no_grad()
-def _score_batch(model, processor, faces: list[FaceMesh], zero_shot_classes: torch.Tensor | None):
-    pixel_values = processor(images=[processor.render(face) for face in faces])["pixel_values"].to(model.device)
+def _score_batch(model, processor, views: list[list[Image.Image]], zero_shot_classes: torch.Tensor | None):
+    pixel_values = processor(images=views)["pixel_values"].to(model.device)
     output = model(pixel_values=pixel_values)
     zero_shot = None
     if zero_shot_classes is not None:
@@ -142,8 +161,8 @@ def analyse_upload(
     embeds, view_weights = [], []
     for start in range(0, len(files), FRAMES_PER_BATCH):
         batch = files[start:start + FRAMES_PER_BATCH]
-        faces = [load_face(path, name, limits) for name, path in batch]
-        emotions, weights, zero_shot, face_embeds = _score_batch(model, processor, faces, zero_shot_classes)
+        views = [_render(processor, load_face(path, name, limits), path, name) for name, path in batch]
+        emotions, weights, zero_shot, face_embeds = _score_batch(model, processor, views, zero_shot_classes)
         embeds.append(face_embeds)
         view_weights.append(weights)
         zero_shot_rows = _probabilities(zero_shot_emotions, zero_shot) if zero_shot is not None else [{}] * len(batch)
@@ -170,4 +189,5 @@ def analyse_upload(
         views=display_views(face, processor),
         viewer_glb=glb_bytes(face),
         temporal_pooling=model.config.temporal_pooling,
+        view_fusion=model.config.view_fusion,
     )

@@ -10,13 +10,15 @@ from pathlib import Path
 import gradio as gr
 
 from .analysis import mesh_suffixes
-from .handlers import analyse_handler
+from .handlers import LastErrors, analyse_handler, error_handler
 from .limits import DemoLimits
 from .presentation import IDLE_STATUS
 
 EXAMPLES_DIR = Path(__file__).parent.parent / "assets" / "examples"
 # Gradio's cache (uploads, the viewer's .glb, the gallery's images): every hour, drop what is a day old.
 CACHE_SCHEDULE = (3600, 86400)
+# The example the API page shows for the zero-shot text (Gradio's default for a Textbox, "Hello!!", is refused).
+ZERO_SHOT_EXAMPLE = "bored, confused, proud"
 
 INTRO = """\
 # AffectVLM: emotions from 3D faces
@@ -46,9 +48,10 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
             with gr.Column(scale=1):
                 upload = gr.File(label=f"Face mesh ({' '.join(mesh_suffixes())}) or .zip of frames",
                                  type="filepath", height=120)
-                emotions = gr.Textbox(label="Zero-shot emotions (optional)",
-                                      placeholder="e.g. bored, confused, proud, happy",
-                                      info="Comma-separated; press Enter or Analyse.")
+                emotions = _with_api_example(gr.Textbox(label="Zero-shot emotions (optional)",
+                                                        placeholder="e.g. bored, confused, proud, happy",
+                                                        info="Comma-separated; press Enter or Analyse."),
+                                             ZERO_SHOT_EXAMPLE)
                 analyse_button = gr.Button("Analyse", variant="primary")
                 gr.Examples(examples=[[str(path)] for path in examples], inputs=[upload],
                             example_labels=[path.stem.replace("_", " ") for path in examples],
@@ -67,19 +70,34 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
                 with gr.Row():
                     emotion_scores = gr.Label(label="Emotion", num_top_classes=len(model.config.emotion_labels),
                                               elem_id="affectvlm-emotion")
-                    view_weights = gr.Label(label="View contributions", show_heading=False,
+                    # Under mean fusion every view weighs 1/3 by design: a panel of equal bars would say nothing.
+                    weighs_views = model.config.view_fusion != "mean"
+                    view_weights = gr.Label(label="View contributions", show_heading=False, visible=weighs_views,
                                             elem_id="affectvlm-view-weights")
                     zero_shot = gr.Label(label="Zero-shot emotions", elem_id="affectvlm-zero-shot")
                 timeline = gr.LinePlot(x="frame", y="probability", color="emotion", y_lim=[0, 1],
                                        label="Emotion per frame", visible=False, elem_id="affectvlm-timeline")
-        gr.on(
+        if not weighs_views:
+            gr.Markdown("View contributions: equal by design (this model fuses its views by a plain mean).",
+                        elem_id="affectvlm-view-fusion")
+        outputs = [viewer, views, emotion_scores, view_weights, zero_shot, timeline, status]
+        errors = LastErrors()
+        analysis = gr.on(
             triggers=[upload.change, analyse_button.click, emotions.submit],
-            fn=analyse_handler(model, processor, limits, viewer.GRADIO_CACHE),
+            fn=analyse_handler(model, processor, limits, viewer.GRADIO_CACHE, errors),
             inputs=[upload, emotions],
-            outputs=[viewer, views, emotion_scores, view_weights, zero_shot, timeline, status],
+            outputs=outputs,
             api_name="analyse",
         )
+        # A failed analysis leaves its error in the status line (Gradio's toast fades after a few seconds).
+        analysis.failure(error_handler(errors), inputs=None, outputs=outputs, api_visibility="private")
     return demo.queue(default_concurrency_limit=limits.concurrency)
+
+
+def _with_api_example(textbox: gr.Textbox, example: str) -> gr.Textbox:
+    """The textbox, showing `example` as its sample value on the API page."""
+    textbox.example_payload = textbox.example_value = lambda: example
+    return textbox
 
 
 def launch_demo(demo: gr.Blocks, limits: DemoLimits = DemoLimits(), host: str | None = None,

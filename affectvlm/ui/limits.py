@@ -33,7 +33,8 @@ class DemoLimits:
         default=100.0, metadata={"help": "largest unpacked/packed size ratio of a .zip entry (zip bombs)"}
     )
     max_emotions: int = field(default=16, metadata={"help": "most zero-shot emotions in one request"})
-    concurrency: int = field(default=2, metadata={"help": "requests the queue runs at once"})
+    concurrency: int = field(default=4, metadata={"help": "requests analysed at once (worker threads, each with "
+                                                          "its own renderer)"})
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():

@@ -4,7 +4,6 @@ functions, so the wording and the numbers are testable without a browser."""
 from __future__ import annotations
 
 import pandas as pd
-from PIL import Image
 
 from .analysis import Analysis
 
@@ -40,7 +39,22 @@ def timeline_frame(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["frame", "emotion", "probability"])
 
 
-def gallery_items(analysis: Analysis) -> list[tuple[Image.Image, str]]:
-    """The shown frame's views, each captioned with its name and its weight in the fused face embedding."""
+def gallery_captions(analysis: Analysis) -> list[str]:
+    """A caption per view of the shown frame: its name, and its weight in the fused face embedding when the
+    model learns those weights (under a plain mean every view counts equally by design: no number to show)."""
+    if not analysis.weighs_views:
+        return [name for name, _ in analysis.views]
     weights = analysis.frames[analysis.shown_frame].view_weights
-    return [(image, f"{name} {weights[name]:.0%}") for name, image in analysis.views]
+    return [f"{name} {weights[name]:.0%}" for name, _ in analysis.views]
+
+
+def error_status(message: str | None) -> str:
+    """The status line after a failed request: the problem, naming the file, and that no emotion was given."""
+    if not message:
+        return "**Error**: the last request failed; no emotion given."
+    return f"**Error**: {_escape_markdown(message)}"
+
+
+def _escape_markdown(text: str) -> str:
+    """Plain text that Markdown shows as typed (file names hold `*`, `_` and the like)."""
+    return "".join("\\" + character if character in "\\`*_{}[]<>()#+!|~" else character for character in text)

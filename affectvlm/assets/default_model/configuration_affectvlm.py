@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from transformers import CLIPTextConfig, CLIPVisionConfig, PreTrainedConfig
+from transformers import AutoConfig, CLIPTextConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
 
 from .losses_affectvlm import LOSS_TERMS
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, validate_template
@@ -28,12 +29,19 @@ class AffectVLMConfig(PreTrainedConfig):
     Configuration of an [`AffectVLMModel`].
 
     Args:
-        vision_config (`dict` or `CLIPVisionConfig`): the shared vision tower that encodes every rendered view.
+        vision_config (`dict` or `PreTrainedConfig`): the shared vision tower that encodes every rendered view: a
+            CLIP vision transformer (`CLIPVisionConfig`, the default) or any transformers vision backbone whose
+            model gives a `pooler_output`, e.g. a convolutional `ResNetConfig` / `ConvNextConfig` (a dict with
+            its `model_type`), which learns from a few thousand faces where a ViT does not.
         text_config (`dict` or `CLIPTextConfig`): the text tower that encodes the emotion prompts.
         projection_dim (`int`): size of the joint face-text embedding space.
         views (`list[dict]`): the rendered views, each `{"name", "yaw", "pitch"}` in degrees.
         render_mode (`str`): one of `"shaded"`, `"depth"`, `"normals"`, `"texture"`.
-        image_size (`int`): rendered view size in pixels; defaults to the vision tower's input size.
+        image_size (`int`): rendered view size in pixels; defaults to the vision tower's input size (required for
+            towers without one, such as ResNet).
+        face_preprocessing (`bool`): the model expects face-centric input: every mesh registered to a face
+            template and cropped around the nose tip (the processor then carries the template); `False` for
+            models trained on meshes normalised by their extent.
         view_fusion (`str`): `"mean"` (uniform) or `"attention"` (a learned score per view).
         temporal_pooling (`str`): for 4D input, how frame embeddings become one sequence embedding: `"mean"` or
             `"attention"` (a learned score per frame, which can weight the apex above neutral frames).
@@ -49,14 +57,18 @@ class AffectVLMConfig(PreTrainedConfig):
     """
 
     model_type = "affectvlm"
-    sub_configs_defaults = {"vision_config": CLIPVisionConfig, "text_config": CLIPTextConfig}
+    sub_configs_defaults = {
+        "vision_config": SubConfigSpec(config_class=AutoConfig, model_type="clip_vision_model"),
+        "text_config": CLIPTextConfig,
+    }
 
-    vision_config: dict | CLIPVisionConfig | None = None
+    vision_config: dict | PreTrainedConfig | None = None
     text_config: dict | CLIPTextConfig | None = None
     projection_dim: int = 512
     views: list | None = None
     render_mode: str = "shaded"
     image_size: int | None = None
+    face_preprocessing: bool = False
     view_fusion: str = "mean"
     temporal_pooling: str = "mean"
     frame_chunk_size: int = 64
@@ -81,12 +93,18 @@ class AffectVLMConfig(PreTrainedConfig):
         self.label2id = {label: index for index, label in enumerate(self.emotion_labels)}
         super().__post_init__(**kwargs)
         if self.image_size is None:
-            self.image_size = self.vision_config.image_size
+            self.image_size = getattr(self.vision_config, "image_size", None)
         self._check()
 
     @property
     def num_views(self) -> int:
         return len(self.views)
+
+    @property
+    def vision_width(self) -> int:
+        """Width of the vision tower's pooled output: `hidden_size`, or the last stage of a conv backbone."""
+        sizes = getattr(self.vision_config, "hidden_sizes", None)
+        return int(sizes[-1]) if sizes else int(self.vision_config.hidden_size)
 
     def _check(self) -> None:
         """Fail at construction, with the field's name, rather than deep inside a forward pass."""
@@ -107,10 +125,11 @@ class AffectVLMConfig(PreTrainedConfig):
             raise ValueError(f"view names must be unique, got {names}")
         if self.render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {self.render_mode!r}")
-        if self.image_size != self.vision_config.image_size:
-            raise ValueError(
-                f"image_size ({self.image_size}) must equal vision_config.image_size ({self.vision_config.image_size})"
-            )
+        tower_size = getattr(self.vision_config, "image_size", None)
+        if self.image_size is None or self.image_size < 1:
+            raise ValueError(f"image_size must be a positive number of pixels, got {self.image_size}")
+        if tower_size is not None and self.image_size != tower_size:
+            raise ValueError(f"image_size ({self.image_size}) must equal vision_config.image_size ({tower_size})")
         if self.view_fusion not in VIEW_FUSIONS:
             raise ValueError(f"view_fusion must be one of {VIEW_FUSIONS}, got {self.view_fusion!r}")
         if self.temporal_pooling not in TEMPORAL_POOLINGS:

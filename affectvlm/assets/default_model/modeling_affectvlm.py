@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import CLIPModel, CLIPTextModel, CLIPTokenizer, CLIPVisionModel, PreTrainedModel
+from transformers import AutoModel, CLIPModel, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig, CLIPVisionModel, PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput, logging
 
@@ -72,6 +72,13 @@ class AffectVLMViewFusion(nn.Module):
         return F.normalize(fused, dim=-1), weights
 
 
+def _vision_tower(config) -> nn.Module:
+    """CLIP's vision transformer, or any transformers vision backbone (ResNet, ConvNeXt...) from its config."""
+    if isinstance(config, CLIPVisionConfig):
+        return CLIPVisionModel._from_config(config)
+    return AutoModel.from_config(config)
+
+
 class AffectVLMPreTrainedModel(PreTrainedModel):
     config_class = AffectVLMConfig
     config: AffectVLMConfig
@@ -87,7 +94,7 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
         """The CLIP towers initialise themselves; this covers the parts AffectVLM adds."""
         factor = self.config.initializer_factor
         if isinstance(module, AffectVLMModel):
-            vision_width = self.config.vision_config.hidden_size
+            vision_width = self.config.vision_width
             text_width = self.config.text_config.hidden_size
             init.normal_(module.visual_projection.weight, std=vision_width**-0.5 * factor)
             init.normal_(module.text_projection.weight, std=text_width**-0.5 * factor)
@@ -111,9 +118,9 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
 
     def __init__(self, config: AffectVLMConfig):
         super().__init__(config)
-        self.vision_model = CLIPVisionModel._from_config(config.vision_config)
+        self.vision_model = _vision_tower(config.vision_config)
         self.text_model = CLIPTextModel._from_config(config.text_config)
-        self.visual_projection = nn.Linear(config.vision_config.hidden_size, config.projection_dim, bias=False)
+        self.visual_projection = nn.Linear(config.vision_width, config.projection_dim, bias=False)
         self.text_projection = nn.Linear(config.text_config.hidden_size, config.projection_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
         self.view_fusion = AffectVLMViewFusion(config)
@@ -190,7 +197,7 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
             raise ValueError(f"pixel_values has {views} views but the model is configured for {self.config.num_views}")
         flat = pixel_values.flatten(0, 1).to(self.visual_projection.weight.dtype)
         chunk = self.config.frame_chunk_size * views  # bounded activations however long a sequence is
-        pooled = torch.cat([self.vision_model(pixel_values=part).pooler_output for part in flat.split(chunk)])
+        pooled = torch.cat([self.vision_model(pixel_values=part).pooler_output.flatten(1) for part in flat.split(chunk)])
         return F.normalize(self.visual_projection(pooled), dim=-1).view(batch, views, -1)
 
     def _encode(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -10,9 +11,13 @@ from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
-from .meshes_affectvlm import MeshLimits, load_mesh
+from .faceness_affectvlm import check_face as refuse_non_face
+from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
+from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
-from .rendering_affectvlm import DEFAULT_RENDER_BACKEND, RENDER_MODES, ViewSpec, check_backend, render_batch
+from .rendering_affectvlm import (
+    DEFAULT_RENDER_BACKEND, RENDER_MODES, ViewSpec, check_backend, normalize_mesh, render_batch,
+)
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
 FRAME_SAMPLINGS = ("uniform", "apex")
@@ -41,6 +46,31 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
     return [int(round(index)) for index in np.linspace(start, end, num_frames)]
 
 
+def prepare_face(face: FaceMesh, alignment: FaceAlignment | None) -> FaceMesh:
+    """A loaded mesh in the renderer's unit frame: the canonical face crop when the processor has a face
+    alignment, else the mesh normalised by its own extent (older checkpoints)."""
+    return normalize_mesh(face) if alignment is None else canonicalize_face(face, alignment)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything between a loaded mesh and its view images (the rendered cache fingerprints it)."""
+
+    views: tuple[ViewSpec, ...]
+    mode: str
+    size: int
+    alignment: FaceAlignment | None = None
+    backend: str = DEFAULT_RENDER_BACKEND
+
+
+def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings) -> np.ndarray:
+    """The one way loaded meshes become view images (processor, rendered cache, evaluation), all drawn in one
+    backend call: (faces, views, H, W, 3) uint8."""
+    prepared = [prepare_face(face, settings.alignment) for face in faces]
+    return render_batch(prepared, list(settings.views), settings.mode, settings.size, settings.backend,
+                        normalized=True)
+
+
 class AffectVLMProcessor(ProcessorMixin):
     r"""
     Renders each mesh into the configured views and prepares them with CLIP's image processor; turns emotion
@@ -58,6 +88,11 @@ class AffectVLMProcessor(ProcessorMixin):
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.
+        face_alignment (`dict`): the face template and crop (`FaceAlignment.to_dict()`); with it every mesh is
+            registered to the template and cropped around the nose tip before rendering (see
+            preprocessing_affectvlm.py). Without it (older checkpoints) a mesh is normalised by its extent.
+        check_face (`bool`): refuse meshes that do not look like a face (`NotAFaceError`) before rendering;
+            turn off for research on other surfaces.
     """
 
     def __init__(
@@ -73,6 +108,8 @@ class AffectVLMProcessor(ProcessorMixin):
         max_vertices: int = MeshLimits.max_vertices,
         max_faces: int = MeshLimits.max_faces,
         max_file_bytes: int = MeshLimits.max_file_bytes,
+        face_alignment: dict | None = None,
+        check_face: bool = True,
         **kwargs,
     ):
         if render_mode not in RENDER_MODES:
@@ -86,10 +123,15 @@ class AffectVLMProcessor(ProcessorMixin):
         self.max_vertices = int(max_vertices)
         self.max_faces = int(max_faces)
         self.max_file_bytes = int(max_file_bytes)
+        self.face_alignment = face_alignment
+        self._alignment = FaceAlignment.from_dict(face_alignment) if face_alignment else None
+        self.check_face = bool(check_face)
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
-    def from_config(cls, config: AffectVLMConfig, image_processor=None, tokenizer=None) -> "AffectVLMProcessor":
+    def from_config(
+        cls, config: AffectVLMConfig, image_processor=None, tokenizer=None, face_alignment: dict | None = None
+    ) -> "AffectVLMProcessor":
         """A processor whose views, render settings, labels and templates match a model config."""
         if image_processor is None:
             from transformers import CLIPImageProcessorPil
@@ -106,7 +148,12 @@ class AffectVLMProcessor(ProcessorMixin):
             render_size=config.image_size,
             emotion_labels=config.emotion_labels,
             class_prompt_templates=config.class_prompt_templates,
+            face_alignment=face_alignment,
         )
+
+    @property
+    def alignment(self) -> FaceAlignment | None:
+        return self._alignment
 
     @property
     def view_specs(self) -> list[ViewSpec]:
@@ -116,14 +163,27 @@ class AffectVLMProcessor(ProcessorMixin):
     def mesh_limits(self) -> MeshLimits:
         return MeshLimits(self.max_vertices, self.max_faces, self.max_file_bytes)
 
+    def load_face(self, mesh) -> FaceMesh:
+        """The validated mesh, refused with `NotAFaceError` when it does not look like a face (unless
+        `check_face` is off): the one gate every mesh passes before an emotion is named."""
+        face = load_mesh(mesh, self.mesh_limits)
+        if self.check_face:
+            refuse_non_face(face)
+        return face
+
     def render(self, mesh) -> list[Image.Image]:
         """The configured views of one mesh (path, FaceMesh, trimesh, arrays) as RGB images."""
         return [Image.fromarray(array) for array in self.render_batch([mesh])[0]]
 
+    @property
+    def render_settings(self) -> "RenderSettings":
+        return RenderSettings(tuple(self.view_specs), self.render_mode, self.render_size, self._alignment,
+                              self.render_backend)
+
     def render_batch(self, meshes: Sequence) -> np.ndarray:
-        """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8."""
-        faces = [load_mesh(mesh, self.mesh_limits) for mesh in meshes]
-        return render_batch(faces, self.view_specs, self.render_mode, self.render_size, self.render_backend)
+        """The configured views of many meshes (each through `load_face`), drawn in one backend call:
+        (meshes, views, H, W, 3) uint8."""
+        return render_faces([self.load_face(mesh) for mesh in meshes], self.render_settings)
 
     def __call__(
         self,
@@ -191,14 +251,14 @@ class AffectVLMProcessor(ProcessorMixin):
 
     def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
         """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""
-        faces = [load_mesh(frame, self.mesh_limits) for frame in frames]
+        faces = [self.load_face(frame) for frame in frames]
         displacement = None
         if frame_sampling == "apex":
             if len({len(face.vertices) for face in faces}) > 1:
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values(list(self.render_batch([faces[index] for index in chosen])))
+        return self._pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings)))
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
@@ -253,4 +313,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "sample_frame_indices"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices"]
