@@ -3,6 +3,7 @@ naming the file and the problem) out."""
 
 from __future__ import annotations
 
+import contextvars
 import html
 import logging
 import tempfile
@@ -14,7 +15,8 @@ from pathlib import Path
 import gradio as gr
 from gradio.processing_utils import save_bytes_to_cache
 
-from .analysis import Analysis, analyse_upload
+from .analysis import Analysis
+from .hardware import analyse_on_device
 from .limits import DemoLimits, InputError
 from .presentation import IDLE_STATUS, gallery_items, status_markdown, timeline_frame
 from .prompts import parse_emotions
@@ -56,8 +58,9 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str) -> Cal
         try:
             emotions = parse_emotions(emotions_text, limits.max_emotions)
             with tempfile.TemporaryDirectory(prefix="affectvlm-demo-") as workdir:
-                analysis = worker.submit(
-                    analyse_upload, Path(upload), model, processor, Path(workdir), limits, emotions
+                analysis = worker.submit(  # the request's context goes along: ZeroGPU counts quota by caller
+                    contextvars.copy_context().run, analyse_on_device, Path(upload), model, processor,
+                    Path(workdir), limits, emotions,
                 ).result()
         except InputError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None

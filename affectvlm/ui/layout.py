@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from .analysis import mesh_suffixes
+from .api import add_predict_endpoint
 from .handlers import analyse_handler
 from .limits import DemoLimits
 from .presentation import IDLE_STATUS
@@ -79,6 +80,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
             outputs=[viewer, views, emotion_scores, view_weights, zero_shot, timeline, status],
             api_name="analyse",
         )
+        add_predict_endpoint(demo, model, processor, limits, example_face=examples[0])  # /predict, for programs
     return demo.queue(default_concurrency_limit=limits.concurrency)
 
 
