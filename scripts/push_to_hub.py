@@ -12,10 +12,10 @@
     # only (re)write the card of a model folder in place: how the bundled model's README.md is made
     python scripts/push_to_hub.py --model affectvlm/assets/default_model --card-only ...
 
-The export holds safetensors weights, config, processor files, the modelling code (remote code), README.md,
-training_summary.json and the results JSONs. Before anything is uploaded, a fresh Python process in which
-`affectvlm` cannot be imported loads it with trust_remote_code=True, renders the example face and must
-reproduce the in-memory model's rendering, logits and face embedding; any difference stops the script.
+The export holds safetensors weights, config, processor files, the modelling and pipeline code (remote code),
+README.md, training_summary.json and the results JSONs. Before anything is uploaded, a fresh Python process in
+which `affectvlm` cannot be imported loads it with trust_remote_code=True, renders the example face and must
+reproduce the in-memory model's rendering, logits, face embedding and pipeline scores; any difference stops it.
 """
 
 from __future__ import annotations
