@@ -5,6 +5,7 @@ import ast
 import contextlib
 import io
 import json
+import pickle
 import re
 import sys
 import types
@@ -17,8 +18,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from affectvlm.cli import main as affectvlm_main
-from affectvlm.ui import EXAMPLES_DIR, hardware
-from conftest import serving_space
+from affectvlm.ui import EXAMPLES_DIR, DemoLimits, hardware
+from conftest import serving_space, tiny_model_and_processor
 
 REPO = Path(__file__).resolve().parents[1]
 README_URL = "http://127.0.0.1:7860/"
@@ -112,3 +113,22 @@ def test_zero_gpu_wraps_the_analysis_only_where_spaces_is_installed(monkeypatch)
     monkeypatch.setitem(sys.modules, "spaces", fake_spaces)
     assert hardware.on_gpu(analyse)() == "on the GPU" and wrapped == [analyse]
     assert hardware.model_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_on_zero_gpu_one_analysis_crosses_with_small_arguments(monkeypatch, tmp_path):
+    """ZeroGPU pickles every call's arguments into its GPU process: a file name and settings, never the model."""
+    crossed = []
+
+    def gpu(function):
+        def in_the_gpu_process(*args):
+            crossed.append(pickle.dumps(args))
+            return function(*pickle.loads(crossed[-1]))
+        return in_the_gpu_process
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    model, processor = tiny_model_and_processor()
+    analyse = hardware.analysis_on_device(model, processor)
+    assert hardware.analysis_on_device(model, processor) is analyse  # the page and the API share one worker
+    analysis = analyse(EXAMPLES_DIR / "anger.ply", tmp_path, DemoLimits(), ["calm", "angry"])
+    assert analysis.source == "anger.ply" and set(analysis.overall.zero_shot) == {"calm", "angry"}
+    assert len(crossed) == 1 and len(crossed[0]) < 2_000

@@ -23,7 +23,7 @@ import gradio as gr
 from gradio import FileData
 
 from .analysis import Analysis, FrameScores
-from .hardware import analyse_on_device
+from .hardware import analysis_on_device
 from .limits import DemoLimits, InputError
 from .prompts import parse_emotions
 
@@ -80,6 +80,7 @@ def predict_function(model, processor, limits: DemoLimits):
     """The `/predict` handler. Model calls run on one worker thread (one GL context, as on the page), with the
     request's context so that ZeroGPU can count the caller's quota."""
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="affectvlm-api")
+    analyse_on_device = analysis_on_device(model, processor)  # the page's, inside spaces.GPU on ZeroGPU
 
     def predict(mesh_file: FileData, candidate_labels: list[str] | None = None) -> Prediction:
         """Emotions of a 3D face: a mesh (.obj .ply .stl .off .glb .gltf .wrl .bnt) or a .zip of mesh frames
@@ -98,8 +99,8 @@ def predict_function(model, processor, limits: DemoLimits):
             upload = _upload_path(mesh_file)  # Gradio keeps the caller's file name: errors and results use it
             emotions = parse_emotions(", ".join(candidate_labels or []), limits.max_emotions)
             with tempfile.TemporaryDirectory(prefix="affectvlm-api-") as workdir:
-                analysis = worker.submit(contextvars.copy_context().run, analyse_on_device, upload, model,
-                                         processor, Path(workdir), limits, emotions).result()
+                analysis = worker.submit(contextvars.copy_context().run, analyse_on_device, upload, Path(workdir),
+                                         limits, emotions).result()
         except InputError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
         except Exception as error:  # a reader or renderer bug must still tell the caller which file failed

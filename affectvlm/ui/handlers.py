@@ -16,7 +16,7 @@ import gradio as gr
 from gradio.processing_utils import save_bytes_to_cache
 
 from .analysis import Analysis
-from .hardware import analyse_on_device
+from .hardware import analysis_on_device
 from .limits import DemoLimits, InputError
 from .presentation import IDLE_STATUS, gallery_items, status_markdown, timeline_frame
 from .prompts import parse_emotions
@@ -49,6 +49,7 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str) -> Cal
     value twice, and Gradio 6.31's 3D viewer then shows nothing.
     """
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="affectvlm-demo")
+    analyse_on_device = analysis_on_device(model, processor)  # inside spaces.GPU on ZeroGPU
 
     def analyse(upload: str | None, emotions_text: str | None) -> tuple:
         if not upload:
@@ -59,8 +60,7 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str) -> Cal
             emotions = parse_emotions(emotions_text, limits.max_emotions)
             with tempfile.TemporaryDirectory(prefix="affectvlm-demo-") as workdir:
                 analysis = worker.submit(  # the request's context goes along: ZeroGPU counts quota by caller
-                    contextvars.copy_context().run, analyse_on_device, Path(upload), model, processor,
-                    Path(workdir), limits, emotions,
+                    contextvars.copy_context().run, analyse_on_device, Path(upload), Path(workdir), limits, emotions
                 ).result()
         except InputError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None

@@ -3,12 +3,15 @@ GPU for the length of one call. Elsewhere (no `spaces` package, or not on ZeroGP
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from .analysis import analyse_upload
+from .analysis import Analysis, analyse_upload
+from .limits import DemoLimits
 
 Function = TypeVar("Function", bound=Callable)
 
@@ -28,6 +31,16 @@ def on_gpu(function: Function) -> Function:
     return spaces.GPU(function)
 
 
-# One analysis (render, encode, score one upload) is the unit of GPU work: the page and the API both run this.
-# Decorated at import, so that ZeroGPU sees it before the server starts.
-analyse_on_device = on_gpu(analyse_upload)
+@functools.lru_cache(maxsize=4)
+def analysis_on_device(model, processor) -> Callable[[Path, Path, DemoLimits, Sequence[str]], Analysis]:
+    """`analyse_upload(upload, workdir, limits, zero_shot_emotions)` for this model and processor, inside
+    `spaces.GPU` on ZeroGPU: one analysis (render, encode, score one upload) is the unit of GPU work.
+
+    The model is bound here, not passed per call: ZeroGPU pickles each call's arguments into its GPU process,
+    and they should be a file name, not the weights. One per model, so that the page and the API share one
+    ZeroGPU worker; made when the demo is built, so that ZeroGPU sees it before the server starts.
+    """
+    def analyse(upload: Path, workdir: Path, limits: DemoLimits, zero_shot_emotions: Sequence[str]) -> Analysis:
+        return analyse_upload(upload, model, processor, workdir, limits, zero_shot_emotions)
+
+    return on_gpu(analyse)
