@@ -2,19 +2,23 @@
 
 Importing the package registers the config, model and processor with transformers' Auto classes, so that
 `AutoModel.from_pretrained(folder)` works without `trust_remote_code`, and marks them for remote code, so
-that `save_pretrained` also writes the modelling files for users who do not have this package.
+that `save_pretrained` also writes the modelling files for users who do not have this package. It also
+registers the pipeline task: `pipeline("3d-facial-expression-recognition", model=folder)`.
 """
 
 from transformers import AutoConfig, AutoModel, AutoProcessor
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .model import (
     AffectVLMConfig,
     AffectVLMModel,
     AffectVLMOutput,
+    AffectVLMPipeline,
     AffectVLMProcessor,
     FaceMesh,
     MeshFormatError,
     MeshLimits,
+    PIPELINE_TASK,
     ViewSpec,
     load_mesh,
     normalize_mesh,
@@ -31,6 +35,8 @@ AutoProcessor.register(AffectVLMConfig, AffectVLMProcessor, exist_ok=True)
 AffectVLMConfig.register_for_auto_class()
 AffectVLMModel.register_for_auto_class("AutoModel")
 AffectVLMProcessor.register_for_auto_class("AutoProcessor")
+PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=AffectVLMPipeline, pt_model=AutoModel,
+                                    type="multimodal")
 
 
 def build_processor(config: AffectVLMConfig) -> AffectVLMProcessor:
@@ -46,10 +52,12 @@ __all__ = [
     "AffectVLMConfig",
     "AffectVLMModel",
     "AffectVLMOutput",
+    "AffectVLMPipeline",
     "AffectVLMProcessor",
     "FaceMesh",
     "MeshFormatError",
     "MeshLimits",
+    "PIPELINE_TASK",
     "ViewSpec",
     "build_processor",
     "clip_tokenizer",

@@ -35,13 +35,14 @@ def _sequence_frames(path: Path, workdir: Path) -> list[Path]:
     """The mesh frames of a folder or .zip, in natural name order (frame_2 before frame_10); a zip is unpacked
     into `workdir` with the demo's safety checks (no escaping entries, no zip bombs)."""
     from .model.meshes_affectvlm import MESH_READERS
-    from .ui.archives import extract_frames, natural_key
+    from .model.sequences_affectvlm import folder_frames
+    from .ui.archives import extract_frames
     from .ui.limits import DemoLimits, InputError
 
     if not path.exists():
         raise MeshFormatError(f"{path}: file not found")
     if path.is_dir():
-        frames = sorted((p for p in path.iterdir() if p.suffix.lower() in MESH_READERS), key=lambda p: natural_key(p.name))
+        frames = folder_frames(path)
     else:
         try:
             frames = extract_frames(path, workdir, DemoLimits(), sorted(MESH_READERS))

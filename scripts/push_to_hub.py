@@ -5,16 +5,17 @@
         --results outputs/eval/bu3dfe.json --dry-run --out outputs/hub/bu3dfe
 
     # the same, then upload (token from --token, HF_TOKEN or `hf auth login`), and the Space pointed at it
+    # (free CPU hardware unless --space-hardware names another flavor, e.g. zero-a10g or t4-small)
     python scripts/push_to_hub.py --model outputs/bu3dfe --repo-id me/affectvlm-bu3dfe \\
         --results outputs/eval/bu3dfe.json --space-out outputs/hub/space --space-repo-id me/affectvlm-demo
 
     # only (re)write the card of a model folder in place: how the bundled model's README.md is made
     python scripts/push_to_hub.py --model affectvlm/assets/default_model --card-only ...
 
-The export holds safetensors weights, config, processor files, the modelling code (remote code), README.md,
-training_summary.json and the results JSONs. Before anything is uploaded, a fresh Python process in which
-`affectvlm` cannot be imported loads it with trust_remote_code=True, renders the example face and must
-reproduce the in-memory model's rendering, logits and face embedding; any difference stops the script.
+The export holds safetensors weights, config, processor files, the modelling and pipeline code (remote code),
+README.md, training_summary.json and the results JSONs. Before anything is uploaded, a fresh Python process in
+which `affectvlm` cannot be imported loads it with trust_remote_code=True, renders the example face and must
+reproduce the in-memory model's rendering, logits, face embedding and pipeline scores; any difference stops it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from huggingface_hub import get_token, metadata_load
 from affectvlm.hub import (
     EXAMPLE_FACE,
     EXPORT_MARKER,
+    SPACE_HARDWARE,
     SPACE_MARKER,
     ExportCheckError,
     OutputFolderError,
@@ -69,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--space-out", type=Path,
                         help="also prepare the Space upload folder here, pointed at --repo-id")
     parser.add_argument("--space-repo-id", help="upload the prepared Space to this Space repo (needs --space-out)")
+    parser.add_argument("--space-hardware", default="cpu-basic", choices=SPACE_HARDWARE, metavar="FLAVOR",
+                        help="the Space's hardware: its torch build (CPU flavors: the CPU wheel; GPU flavors and "
+                             "zero-a10g: CUDA) and README suggested_hardware (default: cpu-basic, the free one)")
     parser.add_argument("--card-dir", type=Path, help="template + metadata folder (default: the checkout's hub_card/)")
     args = parser.parse_args(argv)
     if not args.card_only and not args.repo_id:
@@ -115,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                                  ignore_patterns=[EXPORT_MARKER], commit_message="Upload AffectVLM model")
 
         if args.space_out:
-            space = prepare_space(args.space_dir, args.space_out, args.repo_id)
-            logger.info("Space folder ready in %s (models: [%s])", space, args.repo_id)
+            space = prepare_space(args.space_dir, args.space_out, args.repo_id, hardware=args.space_hardware)
+            logger.info("Space folder ready in %s (models: [%s], hardware %s)", space, args.repo_id,
+                        args.space_hardware)
             if args.space_repo_id and not args.dry_run:
                 sdk = (metadata_load(space / "README.md") or {}).get("sdk")
                 upload_folder_to_hub(space, args.space_repo_id, repo_type="space", token=token,

@@ -6,6 +6,11 @@ The model is the AFFECTVLM_MODEL environment variable (folder or Hub id) if set,
 
 from __future__ import annotations
 
+try:  # ZeroGPU: `spaces` must come before torch touches CUDA. On other hardware it is absent or does nothing.
+    import spaces  # noqa: F401
+except ImportError:
+    pass
+
 import os
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from transformers import AutoModel, AutoProcessor
 
 import affectvlm  # registers AffectVLM with transformers' Auto classes
 from affectvlm.ui import DemoLimits, build_demo, launch_demo
+from affectvlm.ui.hardware import model_device
 
 SPACE_CARD = Path(__file__).with_name("README.md")
 BUNDLED_MODEL = Path(affectvlm.__file__).parent / "assets" / "default_model"
@@ -30,9 +36,9 @@ def model_name_or_path(card: Path = SPACE_CARD) -> str:
 
 
 def create_demo(name_or_path: str | None = None, limits: DemoLimits = LIMITS) -> gr.Blocks:
-    """Load the model once and build the page around it."""
+    """Load the model once, on the GPU if the Space has one, and build the page around it."""
     name_or_path = name_or_path or model_name_or_path()
-    model = AutoModel.from_pretrained(name_or_path).eval()
+    model = AutoModel.from_pretrained(name_or_path).eval().to(model_device())
     processor = AutoProcessor.from_pretrained(name_or_path)
     return build_demo(model, processor, limits)
 

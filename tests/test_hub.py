@@ -164,10 +164,10 @@ def test_malformed_results_are_refused_with_the_field_named(tmp_path):
 def test_dry_run_leaves_a_checked_export(dry_run_export):
     names = {path.name for path in dry_run_export.iterdir()}
     assert {"model.safetensors", "config.json", "processor_config.json", "tokenizer.json", "README.md",
-            "modeling_affectvlm.py", "processing_affectvlm.py", "configuration_affectvlm.py",
+            "modeling_affectvlm.py", "processing_affectvlm.py", "configuration_affectvlm.py", "pipeline_affectvlm.py",
             "training_summary.json", "evaluation", EXPORT_MARKER} <= names
     check = json.loads((dry_run_export / EXPORT_MARKER).read_text())["check"]
-    assert set(check["max_abs_diff"]) == {"pixel_values", "logits", "face_embeds"}
+    assert set(check["max_abs_diff"]) == {"pixel_values", "logits", "face_embeds", "pipeline_scores"}
     # dataset roots are paths on the maintainer's disk: not published
     published = [dry_run_export / "training_summary.json", *(dry_run_export / "evaluation").glob("*.json")]
     assert len(published) == 3 and all('"root"' not in path.read_text() for path in published)

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.layouts import load_sample, scan_dataset
+from ..model.faceness_affectvlm import NotAFaceError
 from ..model.meshes_affectvlm import load_mesh
 from ..model.processing_affectvlm import render_faces
 from .baselines import FaceFeatures, face_features, fit_probe
@@ -47,8 +48,23 @@ def _features_of_sample(sample, alignment) -> FaceFeatures:
     return face_features(load_sample(sample)[0], alignment)
 
 
-def _views_of_file(path: str, processor) -> np.ndarray:
-    return render_faces([load_mesh(path, processor.mesh_limits)], processor.render_settings)[0]
+def _views_of_file(path: str, processor) -> np.ndarray | None:
+    """The face's views as the processor renders them, or None when its face check refuses the mesh."""
+    try:
+        face = processor.load_face(path)
+    except NotAFaceError:
+        return None
+    return render_faces([face], processor.render_settings)[0]
+
+
+def six_class_accuracy(truth: Sequence[int], probabilities: np.ndarray, rows: Sequence[int],
+                       labels: Sequence[str]) -> float:
+    """Accuracy on the emotional faces with neutral left out of the choice, as six-class papers report it."""
+    neutral = labels.index("neutral")
+    keep = [(t, row) for t, row in zip(truth, rows) if t != neutral]
+    scores = np.delete(probabilities[[row for _, row in keep]], neutral, axis=1)
+    chosen = np.where(scores.argmax(axis=1) >= neutral, scores.argmax(axis=1) + 1, scores.argmax(axis=1))
+    return float(np.mean([c == t for c, (t, _) in zip(chosen, keep)]))
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -64,9 +80,11 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
 def summarise(truth: Sequence[int], predicted: Sequence[int], faces: Sequence[HeldoutFace],
               labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy with its interval, per-class metrics, the confusion matrix, and accuracy per group."""
-    metrics = classification_metrics(truth, predicted, labels)
     correct = [int(t == p) for t, p in zip(truth, predicted)]
-    metrics["accuracy_95ci"] = wilson_interval(sum(correct), len(correct))
+    scored = [(t, p) for t, p in zip(truth, predicted) if p >= 0]
+    metrics = classification_metrics([t for t, _ in scored], [p for _, p in scored], labels)
+    metrics.update(num_samples=len(truth), accuracy=float(np.mean(correct)), refused_as_not_a_face=len(truth) - len(scored),
+                   accuracy_95ci=wilson_interval(sum(correct), len(correct)))
     for group in GROUPS:
         values = sorted({getattr(face, group) for face in faces})
         metrics[f"by_{group}"] = {
@@ -80,19 +98,23 @@ def summarise(truth: Sequence[int], predicted: Sequence[int], faces: Sequence[He
 @torch.no_grad()
 def model_predictions(model_dir: str, faces: Sequence[HeldoutFace], workers: int,
                       batch_size: int = 32) -> tuple[list[int], list[str], np.ndarray]:
-    """The model's predicted class per face (by its own scorer), its labels and the probabilities."""
+    """The model's predicted class per face (by its own scorer; -1 where the face check refused the mesh), its
+    labels and the probabilities."""
     from transformers import AutoModel, AutoProcessor
 
     model = AutoModel.from_pretrained(model_dir).eval()
     processor = AutoProcessor.from_pretrained(model_dir)
     views = _in_workers(partial(_views_of_file, processor=processor), [f.path for f in faces], workers,
                         "render held-out faces")
-    probabilities = []
-    for start in range(0, len(views), batch_size):
-        inputs = processor(images=views[start:start + batch_size])
-        probabilities.append(model(pixel_values=inputs["pixel_values"]).logits.softmax(dim=-1))
-    probabilities = torch.cat(probabilities).numpy()
-    return probabilities.argmax(axis=1).tolist(), list(model.config.emotion_labels), probabilities
+    accepted = [index for index, face_views in enumerate(views) if face_views is not None]
+    probabilities = np.zeros((len(views), len(model.config.emotion_labels)), dtype=np.float32)
+    for start in range(0, len(accepted), batch_size):
+        chosen = accepted[start:start + batch_size]
+        inputs = processor(images=[views[index] for index in chosen])
+        probabilities[chosen] = model(pixel_values=inputs["pixel_values"]).logits.softmax(dim=-1).numpy()
+    # a face the face check refused counts as wrong (-1 matches no class)
+    predicted = [int(probabilities[i].argmax()) if views[i] is not None else -1 for i in range(len(views))]
+    return predicted, list(model.config.emotion_labels), probabilities
 
 
 def _baseline_training_samples(train_dir: str, labels: Sequence[str], count: int, seed: int) -> list:
@@ -139,13 +161,16 @@ def evaluate_heldout(model_dir: str, heldout_dir: str, train_dir: str, val_dir: 
     heldout = Path(heldout_dir)
     faces = read_heldout_index(heldout) if (heldout / "index.json").is_file() else \
         write_heldout_faces(heldout, subjects)
-    predicted, labels, _ = model_predictions(model_dir, faces, workers)
+    predicted, labels, probabilities = model_predictions(model_dir, faces, workers)
     faces_in_labels = [i for i, f in enumerate(faces) if f.label in labels]
     faces = [faces[i] for i in faces_in_labels]
     predicted = [predicted[i] for i in faces_in_labels]
     truth = [labels.index(f.label) for f in faces]
     report = {"model": model_dir, "command": command, "num_faces": len(faces), "labels": labels,
               "model_scores": summarise(truth, predicted, faces, labels)}
+    if "neutral" in labels:
+        report["model_scores"]["six_class_accuracy"] = six_class_accuracy(truth, probabilities, faces_in_labels,
+                                                                          labels)
     alignment = AutoProcessor.from_pretrained(model_dir).alignment
     for kind, result in baseline_scores(train_dir, val_dir, faces, labels, alignment, workers, baseline_faces,
                                         seed).items():

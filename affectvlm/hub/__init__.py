@@ -9,12 +9,13 @@ from .folders import OutputFolderError
 from .publish import export_and_check
 from .push import upload_folder_to_hub
 from .records import RecordError, load_results, load_training_summary
-from .space import SPACE_MARKER, prepare_space
+from .space import SPACE_HARDWARE, SPACE_MARKER, prepare_space
 from .verify import EXAMPLE_FACE, ExportCheck, ExportCheckError, check_export
 
 __all__ = [
     "EXAMPLE_FACE",
     "EXPORT_MARKER",
+    "SPACE_HARDWARE",
     "SPACE_MARKER",
     "ExportCheck",
     "ExportCheckError",

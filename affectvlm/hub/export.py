@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from transformers import AutoModel, AutoProcessor
+from transformers.dynamic_module_utils import custom_object_save
 
-from ..model import AffectVLMModel, AffectVLMProcessor
+from ..model import PIPELINE_TASK, AffectVLMModel, AffectVLMPipeline, AffectVLMProcessor
 from .card import build_model_card
 from .folders import claim_output_folder, write_marker
 from .records import without_local_paths
@@ -47,14 +48,16 @@ def export_model(
     card_dir: str | Path | None = None,
 ) -> Path:
     """Write `out`: safetensors weights, config and processor files, the modelling .py files (the package
-    registered its classes for auto classes, so save_pretrained copies them), README.md, the training summary and
-    the results the card was built from (dataset roots removed). Refuses a non-empty `out` that is not a
-    previous export."""
+    registered its classes for auto classes, so save_pretrained copies them), the pipeline (its code, and
+    `custom_pipelines` in config.json), README.md, the training summary and the results the card was built from
+    (dataset roots removed). Refuses a non-empty `out` that is not a previous export."""
     out = claim_output_folder(out, EXPORT_MARKER, "AffectVLM export", inputs=(source,))
     write_marker(out, EXPORT_MARKER, {"source": str(Path(source).resolve()), "model_id": model_id})
-    logger.info("saving weights, config, processor and remote code to %s", out)
+    logger.info("saving weights, config, processor, pipeline and remote code to %s", out)
+    model.config.custom_pipelines = custom_pipelines_entry()
     model.save_pretrained(out)  # safetensors: the only format transformers 5 writes
     processor.save_pretrained(out)
+    custom_object_save(AffectVLMPipeline, out)  # pipeline_affectvlm.py and the sibling files it imports
     if training_summary is not None:
         (out / TRAINING_SUMMARY).write_text(json.dumps(without_local_paths(training_summary), indent=2) + "\n")
     if results:
@@ -69,6 +72,15 @@ def export_model(
                             training_summary=training_summary, card_dir=card_dir)
     card.save(out / "README.md")
     return out
+
+
+def custom_pipelines_entry() -> dict[str, dict[str, Any]]:
+    """The config.json entry that lets `pipeline(model=folder, trust_remote_code=True)` find the pipeline: the
+    registered task, as `Pipeline.save_pretrained` writes it (classes as names)."""
+    info = dict(AffectVLMPipeline._registered_impl[PIPELINE_TASK])
+    info["impl"] = f"{AffectVLMPipeline.__module__.rsplit('.', 1)[-1]}.{AffectVLMPipeline.__name__}"
+    info["pt"] = [model_class.__name__ for model_class in info["pt"]]
+    return {PIPELINE_TASK: info}
 
 
 def _file_safe(name: str) -> str:

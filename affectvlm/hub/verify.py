@@ -1,5 +1,6 @@
 """Prove an export works for someone without this package: reload it in a clean process with remote code and
-compare its rendering, logits and face embeddings with the in-memory model on the bundled example face."""
+compare its rendering, logits and face embeddings, and its pipeline's scores, with the in-memory model on the
+bundled example face."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..model import AffectVLMModel, AffectVLMProcessor
 logger = logging.getLogger(__name__)
 
 EXAMPLE_FACE = Path(__file__).resolve().parents[1] / "assets" / "example_face.ply"
-COMPARED = ("pixel_values", "logits", "face_embeds")
+COMPARED = ("pixel_values", "logits", "face_embeds", "pipeline_scores")
 # Same code, weights and CPU in both processes: anything beyond float rounding is a real difference.
 ATOL = 1e-5
 RTOL = 1e-5
@@ -31,16 +32,20 @@ CLEAN_PROCESS = textwrap.dedent(
     import json, sys
     sys.modules["affectvlm"] = None  # the user has no affectvlm: any `import affectvlm` raises ImportError
     import numpy as np, torch
-    from transformers import AutoModel, AutoProcessor
+    from transformers import AutoModel, AutoProcessor, pipeline
     folder, mesh, out = sys.argv[1:4]
     model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
     processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
     inputs = processor(meshes=mesh)
     with torch.no_grad():
         outputs = model(**inputs)
+    pipe = pipeline(model=folder, trust_remote_code=True, device="cpu")
+    scores = {row["label"]: row["score"] for row in pipe(mesh)}
     np.savez(out, pixel_values=inputs["pixel_values"].numpy(), logits=outputs.logits.numpy(),
-             face_embeds=outputs.face_embeds.numpy())
-    print(json.dumps({"model": type(model).__module__, "processor": type(processor).__module__}))
+             face_embeds=outputs.face_embeds.numpy(),
+             pipeline_scores=np.array([[scores[label] for label in model.config.emotion_labels]]))
+    print(json.dumps({"model": type(model).__module__, "processor": type(processor).__module__,
+                      "pipeline": type(pipe).__module__}))
     """
 )
 
@@ -76,7 +81,7 @@ def check_export(
     with torch.no_grad():
         outputs = model(**inputs)
     expected = {"pixel_values": inputs["pixel_values"].numpy(), "logits": outputs.logits.numpy(),
-                "face_embeds": outputs.face_embeds.numpy()}
+                "face_embeds": outputs.face_embeds.numpy(), "pipeline_scores": outputs.logits.softmax(-1).numpy()}
 
     logger.info("reloading %s in a clean process without affectvlm (trust_remote_code=True)", folder)
     with tempfile.TemporaryDirectory(prefix="affectvlm-check-") as scratch:
@@ -95,7 +100,7 @@ def check_export(
         with np.load(result_file) as reloaded:
             actual = {name: reloaded[name] for name in COMPARED}
     modules = json.loads(run.stdout.strip().splitlines()[-1])
-    for part in ("model", "processor"):
+    for part in ("model", "processor", "pipeline"):
         if not modules[part].startswith("transformers_modules."):
             raise ExportCheckError(
                 f"the clean process loaded the {part} from {modules[part]}, not the folder's own code")

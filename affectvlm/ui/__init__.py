@@ -4,8 +4,9 @@
     launch_demo(demo, DemoLimits(max_frames=60), host="127.0.0.1", port=7860)
 
 Modules: limits (what is accepted), archives (safe .zip unpacking), prompts (zero-shot emotions), viewer (.glb
-and display renders), analysis (file -> scores, no Gradio), presentation (scores -> words and rows), handlers
-(request -> component values), layout (the page). Gradio is imported only when `build_demo` or `launch_demo`
+and display renders), analysis (file -> scores, no Gradio), hardware (the model's device, ZeroGPU), presentation
+(scores -> words and rows), handlers (request -> component values), api (the typed `/predict` endpoint for
+programs), layout (the page). Gradio is imported only when `build_demo` or `launch_demo`
 is first used, so `affectvlm predict` does not pay for it.
 """
 

@@ -13,16 +13,12 @@ import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
+from ..model.sequences_affectvlm import natural_key
 from .limits import DemoLimits, InputError, megabytes
 
 # Entries below this size may compress extremely well (a blank text file) without threatening anything.
 _RATIO_EXEMPT_BYTES = 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
-
-
-def natural_key(name: str) -> list:
-    """Sort key that orders frame_2 before frame_10 (digit runs compare as numbers)."""
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
 
 
 def _parts(info: zipfile.ZipInfo, archive: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ name and then renamed, so no file a client may be downloading is ever rewritten.
 
 from __future__ import annotations
 
+import contextvars
 import html
 import logging
 import os
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .analysis import Analysis, analyse_upload
+from .analysis import Analysis
+from .hardware import analysis_on_device
 from .limits import DemoLimits, InputError
 from .presentation import IDLE_STATUS, error_status, gallery_captions, status_markdown, timeline_frame
 from .prompts import parse_emotions
@@ -112,6 +114,7 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str,
     3D viewer then shows nothing.
     """
     workers = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="affectvlm-demo")
+    analyse_on_device = analysis_on_device(model, processor)  # inside spaces.GPU on ZeroGPU
 
     def analyse(upload: str | None, emotions_text: str | None = None, request: gr.Request = None) -> tuple:
         if not upload:
@@ -121,8 +124,8 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str,
         try:
             emotions = parse_emotions(emotions_text, limits.max_emotions)
             with tempfile.TemporaryDirectory(prefix="affectvlm-demo-") as workdir:
-                analysis = workers.submit(
-                    analyse_upload, Path(upload), model, processor, Path(workdir), limits, emotions
+                analysis = workers.submit(  # the request's context goes along: ZeroGPU counts quota by caller
+                    contextvars.copy_context().run, analyse_on_device, Path(upload), Path(workdir), limits, emotions
                 ).result()
             return _outputs(analysis, cache_dir, time.perf_counter() - started)
         except InputError as error:

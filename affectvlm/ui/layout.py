@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from .analysis import mesh_suffixes
+from .api import add_predict_endpoint
 from .handlers import LastErrors, analyse_handler, error_handler
 from .limits import DemoLimits
 from .presentation import IDLE_STATUS
@@ -91,6 +92,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
         )
         # A failed analysis leaves its error in the status line (Gradio's toast fades after a few seconds).
         analysis.failure(error_handler(errors), inputs=None, outputs=outputs, api_visibility="private")
+        add_predict_endpoint(demo, model, processor, limits, example_face=examples[0])  # /predict, for programs
     return demo.queue(default_concurrency_limit=limits.concurrency)
 
 
