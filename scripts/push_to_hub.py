@@ -21,6 +21,7 @@ reproduce the in-memory model's rendering, logits, face embedding and pipeline s
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import tempfile
@@ -57,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", nargs="+", action="extend", default=[], type=Path, metavar="JSON",
                         help="evaluation results JSON(s) from scripts/evaluate.py: one model-index entry and "
                              "one set of tables each")
+    parser.add_argument("--heldout-results", type=Path, metavar="JSON",
+                        help="heldout_results.json from scripts/evaluate_heldout.py: the card's held-out section")
     parser.add_argument("--training-summary", type=Path, metavar="JSON",
                         help=f"training summary (default: MODEL/{TRAINING_SUMMARY} when present)")
     parser.add_argument("--out", type=Path, help="export folder (default: a temporary folder); "
@@ -104,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             training_summary = None
 
         if args.card_only:
+            heldout = json.loads(args.heldout_results.read_text()) if args.heldout_results else None
             card = build_model_card(args.model, model_id=args.repo_id or str(args.model), model_name=args.name,
-                                    results=results, training_summary=training_summary, card_dir=args.card_dir)
+                                    results=results, training_summary=training_summary, card_dir=args.card_dir,
+                                    heldout=heldout)
             card.save(args.model / "README.md")
             logger.info("wrote %s", args.model / "README.md")
             return 0

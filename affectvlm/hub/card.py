@@ -44,6 +44,7 @@ def build_model_card(
     results: Sequence[dict[str, Any]] = (),
     training_summary: dict[str, Any] | None = None,
     card_dir: str | Path | None = None,
+    heldout: dict[str, Any] | None = None,
 ) -> ModelCard:
     """The card of the model saved in `model_dir`.
 
@@ -51,6 +52,7 @@ def build_model_card(
     model_name: the card's title and model-index name; default: the last part of `model_id`.
     results: evaluation results records (records.load_results); each gives a model-index entry and tables.
     training_summary: the trainer's training_summary.json (records.load_training_summary), if any.
+    heldout: scripts/evaluate_heldout.py's heldout_results.json, if any: the model beside the baselines.
     """
     card_dir = find_card_dir(card_dir)
     facts = read_model_facts(model_dir)
@@ -81,7 +83,26 @@ def build_model_card(
         synthetic_training=bool(training_dataset and training_dataset.get("synthetic")),
         evaluations=[evaluation_tables(result) for result in results],
         synthetic_evaluation=any(result["dataset"].get("synthetic") for result in results),
+        heldout=heldout_tables(heldout) if heldout else None,
     )
+
+
+def heldout_tables(report: dict[str, Any]) -> dict[str, Any]:
+    """Rows of the held-out section: each scorer's accuracy with its interval, then accuracy per group."""
+    scorers = {"model": report["model_scores"], **{name.removeprefix("baseline_") + " baseline": scores
+                                                  for name, scores in report.items() if name.startswith("baseline_")}}
+    rows = [{"name": name, "faces": scores["num_samples"], "accuracy": percent(scores["accuracy"]),
+             "interval": "–".join(percent(bound) for bound in scores["accuracy_95ci"])} for name, scores in scorers.items()]
+    groups = []
+    for group in ("format", "crop", "recipe_split", "label"):
+        for value, entry in report["model_scores"][f"by_{group}"].items():
+            cells = [percent(scores[f"by_{group}"][value]["accuracy"]) if value in scores[f"by_{group}"] else "–"
+                     for scores in scorers.values()]
+            groups.append({"group": group.replace("_", " "), "value": value, "faces": entry["num_samples"],
+                           "cells": cells})
+    six = report["model_scores"].get("six_class_accuracy")
+    return {"rows": rows, "groups": groups, "scorers": list(scorers), "command": report.get("command", ""),
+            "six_class": percent(six) if six is not None else None}
 
 
 def eval_results(result: dict[str, Any], task_type: str) -> list[EvalResult]:

@@ -23,14 +23,22 @@ class ModelFacts:
     render_mode: str
     view_fusion: str
     projection_dim: int
-    vision_layers: int
-    vision_width: int
-    patch_size: int
+    vision_tower: str  # e.g. "CLIP ViT, 2 layers, width 64, patch 8" or "ResNet (basic blocks), stages 32-64-128-256"
+    face_preprocessing: bool
     text_layers: int
     text_width: int
     prompt_templates: list[str]
     loss_weights: dict[str, float]
     num_parameters: int
+
+
+def describe_vision_tower(vision: dict) -> str:
+    """One line about the shared vision tower, whichever kind the config names."""
+    if vision.get("model_type", "clip_vision_model") == "clip_vision_model":
+        return (f"CLIP ViT, {vision['num_hidden_layers']} layers, width {vision['hidden_size']}, "
+                f"patch {vision['patch_size']}")
+    stages = "-".join(str(size) for size in vision["hidden_sizes"])
+    return f"{vision['model_type']} (convolutional), stages {stages}, depths {vision['depths']}"
 
 
 def read_model_facts(model_dir: str | Path) -> ModelFacts:
@@ -50,9 +58,8 @@ def read_model_facts(model_dir: str | Path) -> ModelFacts:
         render_mode=config["render_mode"],
         view_fusion=config["view_fusion"],
         projection_dim=int(config["projection_dim"]),
-        vision_layers=int(vision["num_hidden_layers"]),
-        vision_width=int(vision["hidden_size"]),
-        patch_size=int(vision["patch_size"]),
+        vision_tower=describe_vision_tower(vision),
+        face_preprocessing=bool(config.get("face_preprocessing", False)),
         text_layers=int(text["num_hidden_layers"]),
         text_width=int(text["hidden_size"]),
         prompt_templates=list(config["class_prompt_templates"]),

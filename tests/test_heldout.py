@@ -1,0 +1,53 @@
+"""The hard held-out set is written in every format and read back by the real readers; scores and baselines
+are computed as their docstrings say."""
+
+import numpy as np
+
+from affectvlm.evaluation.baselines import LinearProbe, fit_probe
+from affectvlm.evaluation.heldout import FORMATS, HeldoutFace, read_heldout_index, write_heldout_faces
+from affectvlm.evaluation.heldout_eval import six_class_accuracy, summarise, wilson_interval
+from affectvlm.model.meshes_affectvlm import load_mesh
+
+
+def test_held_out_faces_come_in_every_format_with_new_identities_and_recipes(tmp_path):
+    faces = write_heldout_faces(tmp_path, subjects=1, emotions=("happiness", "anger", "fear", "sadness", "surprise", "disgust"))
+    assert {face.format for face in faces} == set(FORMATS)
+    assert {face.recipe_split for face in faces} == {"heldout", "train"}
+    assert all(face.subject >= 30_000 for face in faces)
+    assert read_heldout_index(tmp_path) == faces
+    for face in faces:
+        mesh = load_mesh(face.path)
+        assert len(mesh.faces) > 1000
+        assert np.abs(mesh.vertices).max() > 50  # millimetres, somewhere in space
+
+
+def _face(label, fmt):
+    return HeldoutFace("f", label, 1, "r", "heldout", "full head", fmt, (0.0, 0.0, 0.0))
+
+
+def test_a_refused_face_counts_as_wrong_and_groups_are_scored_apart():
+    faces = [_face("a", ".obj"), _face("b", ".ply"), _face("b", ".ply")]
+    scores = summarise([0, 1, 1], [0, 1, -1], faces, ["a", "b"])
+    assert scores["accuracy"] == 2 / 3 and scores["refused_as_not_a_face"] == 1
+    assert scores["by_format"][".obj"]["accuracy"] == 1.0 and scores["by_format"][".ply"]["accuracy"] == 0.5
+
+
+def test_six_class_accuracy_leaves_neutral_out_of_the_choice():
+    probabilities = np.array([[0.4, 0.1, 0.5], [0.1, 0.3, 0.6], [0.0, 0.0, 1.0]])
+    assert six_class_accuracy([0, 1, 2], probabilities, [0, 1, 2], ["a", "b", "neutral"]) == 1.0
+
+
+def test_wilson_interval_holds_the_accuracy_and_narrows_with_more_faces():
+    low, high = wilson_interval(90, 100)
+    assert low < 0.9 < high
+    assert high - low > wilson_interval(900, 1000)[1] - wilson_interval(900, 1000)[0]
+
+
+def test_the_linear_probe_separates_separable_classes_and_picks_a_strength():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    features = rng.standard_normal((300, 20)) + 3 * np.eye(3, 20)[labels]
+    probe, strengths = fit_probe((features[:200], labels[:200]), (features[200:], labels[200:]), 3)
+    assert (probe.predict(features[200:]) == labels[200:]).mean() > 0.9
+    assert len(strengths) > 1
+    assert isinstance(probe, LinearProbe)
