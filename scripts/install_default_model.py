@@ -2,8 +2,9 @@
 
     python scripts/install_default_model.py runs/default-conv96b/best
 
-Loads it with this package and saves it again, so that the folder's remote code, processor files and pipeline
-entry are those of the package as it is now; keeps the training summary. Regenerate the card afterwards
+Loads it with this package and saves it again, so that the folder's remote code (the pipeline's too) and
+processor files are those of the package as it is now (no `custom_pipelines` entry: inside the package the
+task is registered already; the export adds it); keeps the training summary. Regenerate the card afterwards
 (hub_card/default_model/README.md says how).
 """
 
@@ -16,7 +17,6 @@ from transformers import AutoModel, AutoProcessor
 from transformers.dynamic_module_utils import custom_object_save
 
 import affectvlm
-from affectvlm.hub.export import custom_pipelines_entry
 from affectvlm.model.pipeline_affectvlm import AffectVLMPipeline
 
 TARGET = Path(affectvlm.__file__).parent / "assets" / "default_model"
@@ -31,7 +31,6 @@ def main() -> int:
     processor = AutoProcessor.from_pretrained(args.checkpoint)
     staging = TARGET.with_name(".default_model-staging")
     shutil.rmtree(staging, ignore_errors=True)
-    model.config.custom_pipelines = custom_pipelines_entry()
     model.save_pretrained(staging)
     processor.save_pretrained(staging)
     custom_object_save(AffectVLMPipeline, staging)
