@@ -2,6 +2,7 @@
 uploads a face, waits for the verdict and checks the top label the page shows. Saves a screenshot to the test's
 tmp folder, and to outputs/screenshots/ as well when AFFECTVLM_SCREENSHOTS=1."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from affectvlm.ui import EXAMPLES_DIR
+from affectvlm.cli import DEFAULT_MODEL as DEFAULT_MODEL_DIR
 from conftest import bundled_model_label, serving_space
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -67,9 +69,12 @@ def test_uploading_a_face_shows_its_emotion(page, tmp_path):
     top_label = page.locator("#affectvlm-emotion [data-testid=label-output-value]")
     expect(top_label).to_have_text(expected, timeout=30_000)
     expect(page.locator("#affectvlm-status")).to_contain_text("happiness.ply", timeout=10_000)
-    # the bundled model fuses its views by a plain mean: no panel of equal bars, a sentence saying so
-    expect(page.locator("#affectvlm-view-fusion")).to_contain_text("equal by design")
-    expect(page.locator("#affectvlm-view-weights")).to_be_hidden()
+    # learned view weights are shown; a plain mean gets no panel of equal bars but a sentence saying so
+    if json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["view_fusion"] == "attention":
+        expect(page.locator("#affectvlm-view-weights")).to_be_visible()
+    else:
+        expect(page.locator("#affectvlm-view-fusion")).to_contain_text("equal by design")
+        expect(page.locator("#affectvlm-view-weights")).to_be_hidden()
     expect(page.locator("[data-testid=model3d] canvas")).to_be_visible(timeout=20_000)  # WebGL: swiftshader
     page.wait_for_timeout(1_500)  # let the 3D viewer and the gallery finish drawing before the picture
     assert _save_screenshot(page, tmp_path, "demo_face.png").stat().st_size > 10_000
