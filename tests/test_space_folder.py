@@ -115,8 +115,8 @@ def _site_packages_holding_only(distributions: set[str], folder: Path) -> Path:
 def test_the_prepared_app_builds_with_only_what_its_requirements_install(space_folder, tmp_path):
     sdk = metadata_load(space_folder / "README.md")["sdk_version"]
     installed = _installed_closure([*_requirements(space_folder), f"gradio=={sdk}"])
-    assert {"torch", "transformers", "gradio", "pyrender"} <= installed
-    assert not {"accelerate", "datasets", "matplotlib", "affectvlm"} & installed  # training and the package
+    assert {"torch", "transformers", "gradio", "numba", "scipy"} <= installed  # numba: the default renderer
+    assert not {"accelerate", "datasets", "matplotlib", "affectvlm", "pyrender"} & installed  # training, the package, GL
     site = _site_packages_holding_only(installed, tmp_path / "site-packages")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(space_folder), str(site)]),
            "AFFECTVLM_MODEL": str(DEFAULT_MODEL), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
