@@ -130,3 +130,33 @@ def test_from_clip_starts_both_towers_from_a_clip_checkpoint(tmp_path, example_f
         ours = model.get_view_features(pixels)[0, 0]
         theirs = clip.get_image_features(pixel_values=pixels[:, 0]).pooler_output[0]
     assert torch.allclose(ours, theirs / theirs.norm(), atol=1e-5)
+
+
+def test_a_centroid_scored_model_saves_and_reloads_its_classes(example_face, tmp_path):
+    model, processor = tiny_model_and_processor(class_scorer="centroids")
+    pixels = processor(meshes=str(example_face))["pixel_values"]
+    assert not model.has_classes and model(pixel_values=pixels).logits is None  # centroids not set yet
+    with pytest.raises(ValueError, match="set_class_centroids"):
+        model.get_class_embeddings()
+    centroids = torch.nn.functional.normalize(torch.randn(6, 32, generator=torch.Generator().manual_seed(0)), dim=-1)
+    model.set_class_centroids(centroids)
+    logits = model(pixel_values=pixels).logits
+    assert torch.allclose(logits, model.logit_scale.exp() * model.get_face_features(pixels) @ centroids.T, atol=1e-5)
+    model.save_pretrained(tmp_path)
+    reloaded = AffectVLMModel.from_pretrained(tmp_path).eval()
+    assert torch.allclose(reloaded(pixel_values=pixels).logits, logits, atol=1e-5)
+    with pytest.raises(ValueError, match="class_scorer"):
+        tiny_model_and_processor()[0].set_class_centroids(centroids)
+
+
+def test_grouped_prompts_make_one_class_each(tiny):
+    model, processor = tiny
+    tokens = processor.tokenizer(["a calm face", "a relaxed face", "a smiling face"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        single = model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"])
+        grouped = model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"], prompts_per_class=[2, 1])
+    assert grouped.shape == (2, 32)
+    assert torch.allclose(grouped[0], torch.nn.functional.normalize(single[:2].mean(dim=0), dim=-1), atol=1e-6)
+    assert torch.allclose(grouped[1], single[2], atol=1e-6)
+    with pytest.raises(ValueError, match="cannot be split"):
+        model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"], prompts_per_class=2)

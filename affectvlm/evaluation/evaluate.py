@@ -35,11 +35,10 @@ def class_embeddings(model: Any, processor: Any, class_prompts: dict[str, list[s
     """One unit-norm embedding per class: the model's own prompts, or the mean over each label's given prompts."""
     if class_prompts is None:
         return model.get_class_embeddings()
-    embeddings = []
-    for prompts in class_prompts.values():
-        tokens = processor.tokenizer(prompts, padding=True, truncation=True, return_tensors="pt").to(model.device)
-        embeddings.append(model.get_text_features(tokens["input_ids"], tokens["attention_mask"]).mean(dim=0))
-    return torch.nn.functional.normalize(torch.stack(embeddings), dim=-1)
+    prompts = [prompt for label_prompts in class_prompts.values() for prompt in label_prompts]
+    tokens = processor.tokenizer(prompts, padding=True, truncation=True, return_tensors="pt").to(model.device)
+    return model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"],
+                                      prompts_per_class=[len(label_prompts) for label_prompts in class_prompts.values()])
 
 
 def _sequence_scores(truth: list[int], predictions: list[int], frame_predictions: list[list[int]]) -> dict[str, float]:
@@ -114,9 +113,9 @@ def evaluate_folds(
             for start in range(0, len(dataset), batch_size):
                 items = [dataset[index] for index in range(start, min(start + batch_size, len(dataset)))]
                 output = model(pixel_values=torch.stack([item["pixel_values"] for item in items]).to(device))
-                predictions += (output.face_embeds @ classes.T).argmax(dim=-1).tolist()
+                predictions += model.class_logits(output.face_embeds, classes).argmax(dim=-1).tolist()
                 if output.frame_embeds is not None:
-                    frame_predictions += (output.frame_embeds @ classes.T).argmax(dim=-1).tolist()
+                    frame_predictions += model.class_logits(output.frame_embeds, classes).argmax(dim=-1).tolist()
                 truth += [item["label"] for item in items]
         metrics = {"fold": fold, **classification_metrics(truth, predictions, labels)}
         if frame_predictions:

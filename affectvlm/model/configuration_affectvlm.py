@@ -21,6 +21,7 @@ DEFAULT_VIEWS = (
 )
 DEFAULT_LOSS_WEIGHTS = {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0, "cross_entropy": 0.0}
 VIEW_FUSIONS = ("mean", "attention")
+CLASS_SCORERS = ("prompts", "centroids")
 TEMPORAL_POOLINGS = ("mean", "attention")
 
 
@@ -49,6 +50,9 @@ class AffectVLMConfig(PreTrainedConfig):
         emotion_labels (`list[str]`): the classes, in logit order. Default: the six basic emotions.
         class_prompt_templates (`list[str]`): templates with `{adjective}` and/or `{noun}`, averaged into one
             embedding per class at inference.
+        class_scorer (`str`): what the model's own classes are scored against: `"prompts"` (the stored prompt
+            ensembles) or `"centroids"` (mean training-face embeddings, saved in the weights), for checkpoints
+            trained without a loss that aligns the text tower with faces.
         loss_weights (`dict[str, float]`): weight per loss term (`contrastive`, `triplet`, `infonce`,
             `cross_entropy`); a weight of 0 turns the term off.
         margin_init (`float`), margin_range (`list[float]`): the learnable margin and the open interval it
@@ -74,6 +78,7 @@ class AffectVLMConfig(PreTrainedConfig):
     frame_chunk_size: int = 64
     emotion_labels: list | None = None
     class_prompt_templates: list | None = None
+    class_scorer: str = "prompts"
     loss_weights: dict | None = None
     margin_init: float = 0.3
     margin_range: list | None = None
@@ -134,6 +139,8 @@ class AffectVLMConfig(PreTrainedConfig):
             raise ValueError(f"view_fusion must be one of {VIEW_FUSIONS}, got {self.view_fusion!r}")
         if self.temporal_pooling not in TEMPORAL_POOLINGS:
             raise ValueError(f"temporal_pooling must be one of {TEMPORAL_POOLINGS}, got {self.temporal_pooling!r}")
+        if self.class_scorer not in CLASS_SCORERS:
+            raise ValueError(f"class_scorer must be one of {CLASS_SCORERS}, got {self.class_scorer!r}")
         if self.frame_chunk_size < 1:
             raise ValueError(f"frame_chunk_size must be positive, got {self.frame_chunk_size}")
         if len(self.emotion_labels) < 2 or len(set(self.emotion_labels)) != len(self.emotion_labels):

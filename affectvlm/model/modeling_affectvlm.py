@@ -101,6 +101,8 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
             init.constant_(module.logit_scale, self.config.logit_scale_init_value)
             init.zeros_(module.class_input_ids)
             init.zeros_(module.class_attention_mask)
+            if module.config.class_scorer == "centroids":
+                init.zeros_(module.class_centroids)
             # here, not on the fusion module: a module with no direct parameters is skipped by the init walk
             for fusion in (module.view_fusion, module.temporal_pooling):
                 if fusion.mode == "attention":
@@ -131,6 +133,8 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         # Tokenised class prompts travel with the weights, so a loaded checkpoint classifies without a tokenizer.
         self.register_buffer("class_input_ids", torch.zeros(prompts, width, dtype=torch.long))
         self.register_buffer("class_attention_mask", torch.zeros(prompts, width, dtype=torch.long))
+        if config.class_scorer == "centroids":  # trained without a text loss: classes are mean face embeddings
+            self.register_buffer("class_centroids", torch.zeros(len(config.emotion_labels), config.projection_dim))
         self._class_cache: tuple[tuple, torch.Tensor] | None = None
         self.post_init()
 
@@ -176,9 +180,31 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
             self.class_attention_mask.copy_(attention_mask)
         self._class_cache = None
 
+    def set_class_centroids(self, centroids: torch.Tensor) -> None:
+        """Store one mean training-face embedding per label, the classes of a `class_scorer="centroids"` model."""
+        if self.config.class_scorer != "centroids":
+            raise ValueError("this model scores its classes by prompts; centroids need class_scorer='centroids'")
+        if tuple(centroids.shape) != tuple(self.class_centroids.shape):
+            raise ValueError(f"class centroids must have shape {tuple(self.class_centroids.shape)}, got {tuple(centroids.shape)}")
+        with torch.no_grad():
+            self.class_centroids.copy_(centroids)
+
     @property
     def has_class_prompts(self) -> bool:
         return bool((self.class_attention_mask.sum(dim=1) > 0).all())
+
+    @property
+    def has_classes(self) -> bool:
+        """Whether the model can score its own labels: centroids stored, or prompts stored."""
+        if self.config.class_scorer == "centroids":
+            return bool((self.class_centroids.norm(dim=1) > 0).all())
+        return self.has_class_prompts
+
+    def class_logits(self, embeds: torch.Tensor, class_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """The one scorer: scaled cosine similarity of face (or frame, or sequence) embeddings to classes
+        (the model's own labels, or `class_embeds` from `get_class_embeddings` with other prompts)."""
+        classes = self.get_class_embeddings() if class_embeds is None else class_embeds
+        return self.logit_scale.exp() * embeds @ classes.t()
 
     def get_text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Unit-norm prompt embeddings (n, dim). Trailing padding is trimmed: it cannot change the result."""
@@ -224,14 +250,24 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         return self._encode(pixel_values)["face_embeds"]
 
     def get_class_embeddings(
-        self, class_input_ids: torch.Tensor | None = None, class_attention_mask: torch.Tensor | None = None
+        self,
+        class_input_ids: torch.Tensor | None = None,
+        class_attention_mask: torch.Tensor | None = None,
+        prompts_per_class: int | list[int] = 1,
     ) -> torch.Tensor:
-        """One unit-norm embedding per class: the mean of its template embeddings, renormalised.
+        """One unit-norm embedding per class: the mean of its prompt embeddings, renormalised.
 
+        Without arguments: the model's own labels (stored prompts x templates, or stored centroids). Given
+        prompts: `prompts_per_class` consecutive rows make one class (e.g. one emotion's templates); a list gives
+        each class its own count.
         Without gradients the stored prompts' embeddings are cached; the cache key follows every in-place change
         of the text tower's parameters (optimizer steps, load_state_dict) and of the stored prompts.
         """
         custom = class_input_ids is not None
+        if not custom and self.config.class_scorer == "centroids":
+            if not self.has_classes:
+                raise ValueError("this model's class centroids are not set: see AffectVLMModel.set_class_centroids")
+            return F.normalize(self.class_centroids, dim=-1)
         if not custom:
             if not self.has_class_prompts:
                 raise ValueError(
@@ -244,9 +280,12 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         if use_cache and self._class_cache is not None and self._class_cache[0] == key:
             return self._class_cache[1]
         embeds = self.get_text_features(class_input_ids, class_attention_mask)
-        if not custom:  # stored prompts are labels x templates: average each label's templates
-            templates = len(self.config.class_prompt_templates)
-            embeds = F.normalize(embeds.view(-1, templates, embeds.shape[-1]).mean(dim=1), dim=-1)
+        group = prompts_per_class if custom else len(self.config.class_prompt_templates)  # stored: labels x templates
+        counts = list(group) if isinstance(group, (list, tuple)) else [group] * (len(embeds) // group)
+        if sum(counts) != len(embeds):
+            raise ValueError(f"{len(embeds)} prompts cannot be split into classes of {counts} prompts")
+        if max(counts) > 1:
+            embeds = F.normalize(torch.stack([part.mean(dim=0) for part in embeds.split(counts)]), dim=-1)
         if use_cache:
             self._class_cache = (key, embeds)
         return embeds
@@ -280,13 +319,13 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         logit_scale = self.logit_scale.exp()
 
         class_embeds = logits = frame_logits = None
-        if class_input_ids is not None or self.has_class_prompts:
+        if class_input_ids is not None or self.has_classes:
             class_embeds = self.get_class_embeddings(class_input_ids, class_attention_mask)
-            logits = logit_scale * face_embeds @ class_embeds.t()
+            logits = self.class_logits(face_embeds, class_embeds)
             if frame_embeds is not None:
-                frame_logits = logit_scale * frame_embeds @ class_embeds.t()
-        elif not getattr(self, "_warned_no_class_prompts", False):
-            logger.warning("no class prompts are set, so no logits: see AffectVLMModel.set_class_prompts")
+                frame_logits = self.class_logits(frame_embeds, class_embeds)
+        elif self.config.class_scorer == "prompts" and not getattr(self, "_warned_no_class_prompts", False):
+            logger.warning("no classes are set, so no logits: see set_class_prompts / set_class_centroids")
             self._warned_no_class_prompts = True
 
         loss = loss_terms = None

@@ -106,6 +106,7 @@ def model_overrides(config: TrainConfig) -> dict[str, Any]:
         "temporal_pooling": config.temporal_pooling,
         "emotion_labels": list(config.labels or SIX_EMOTIONS),
         "loss_weights": {term: float(config.loss_weights.get(term, 0.0)) for term in LOSS_TERMS},
+        "class_scorer": "prompts" if text_tower_is_trained(config) else "centroids",
     }
 
 
@@ -142,15 +143,27 @@ def class_centroids(embeddings: torch.Tensor, labels: torch.Tensor, num_classes:
     return torch.nn.functional.normalize(sums, dim=-1)
 
 
-def evaluate(model: Any, loader: DataLoader, accelerator: Any, labels: list[str],
-             centroids: torch.Tensor | None = None) -> dict[str, Any]:
-    """Metrics of the model's predictions: by class prompts, or by nearest class centroid when given."""
+def store_class_centroids(model: Any, loader: DataLoader, accelerator: Any) -> None:
+    """Set a centroid-scored model's classes from the training faces: saved with its weights, so the model
+    that ships scores exactly as the one evaluated here."""
     unwrapped = accelerator.unwrap_model(model)
     embeddings, truth = face_embeddings(model, loader, accelerator)
-    classes = centroids if centroids is not None else unwrapped.get_class_embeddings().float().cpu()
-    predictions = (embeddings @ classes.T).argmax(dim=-1)
+    centroids = class_centroids(embeddings, truth, len(unwrapped.config.emotion_labels))
+    unwrapped.set_class_centroids(centroids.to(unwrapped.class_centroids))
+
+
+@torch.no_grad()
+def evaluate(model: Any, loader: DataLoader, accelerator: Any, labels: list[str]) -> dict[str, Any]:
+    """Metrics of the model's own predictions (its logits: the one scorer), gathered from all processes."""
+    model.eval()
+    truth, predictions = [], []
+    for batch in loader:
+        logits = model(pixel_values=batch["pixel_values"]).logits
+        gathered = accelerator.gather_for_metrics((logits.argmax(dim=-1), batch["labels"]))
+        predictions.append(gathered[0].cpu())
+        truth.append(gathered[1].cpu())
     model.train()
-    return classification_metrics(truth.tolist(), predictions.tolist(), labels)
+    return classification_metrics(torch.cat(truth).tolist(), torch.cat(predictions).tolist(), labels)
 
 
 def _schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
@@ -297,7 +310,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             progress.epoch += 1
             progress.batches_in_epoch = 0
     bar.close()
-    summary = _finish(config, accelerator, model, processor, progress, data, centroid_loader, stopped_early,
+    summary = _finish(config, accelerator, model, processor, progress, data, stopped_early,
                       total_steps, time.perf_counter() - started, output)
     accelerator.end_training()  # last: it also tears down the process group
     return summary
@@ -305,11 +318,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 def _evaluate_and_keep_best(model, eval_loader, centroid_loader, accelerator, labels, processor, progress,
                             config, evaluation_name, metrics_log, output, logger) -> None:
-    centroids = None
     if centroid_loader is not None:
-        embeddings, truth = face_embeddings(model, centroid_loader, accelerator)
-        centroids = class_centroids(embeddings, truth, len(labels))
-    metrics = evaluate(model, eval_loader, accelerator, labels, centroids)
+        store_class_centroids(model, centroid_loader, accelerator)
+    metrics = evaluate(model, eval_loader, accelerator, labels)
     record = {"step": progress.step, "epoch": progress.epoch, f"{evaluation_name}/accuracy": metrics["accuracy"],
               f"{evaluation_name}/macro_f1": metrics["macro_f1"]}
     metrics_log.write(record)
@@ -340,8 +351,7 @@ def _save_model(accelerator, model, processor, folder: Path) -> None:
     accelerator.wait_for_everyone()
 
 
-def _finish(config, accelerator, model, processor, progress, data, centroid_loader, stopped_early, total_steps,
-            seconds, output):
+def _finish(config, accelerator, model, processor, progress, data, stopped_early, total_steps, seconds, output):
     """Save the final model; score the best model on the test split; write the summary, results and plots."""
     from ..evaluation.plots import plot_training_curves
     from ..evaluation.report import dataset_entry, fold_results
@@ -357,12 +367,9 @@ def _finish(config, accelerator, model, processor, progress, data, centroid_load
         from safetensors.torch import load_file
 
         accelerator.unwrap_model(model).load_state_dict(load_file(str(best / "model.safetensors")), strict=False)
-    centroids = None
     labels = list(processor.emotion_labels)
-    if centroid_loader is not None:
-        centroids = class_centroids(*face_embeddings(model, centroid_loader, accelerator), len(labels))
     test_loader = accelerator.prepare(_eval_batches(data.test, config.batch_size))
-    test_metrics = evaluate(model, test_loader, accelerator, labels, centroids)
+    test_metrics = evaluate(model, test_loader, accelerator, labels)  # the best model as saved, centroids and all
     summary.update({
         "command": config_command(config),
         "dataset": dataset_entry(config.layout, config.protocol or config.layout, config.data_dir,
@@ -377,7 +384,7 @@ def _finish(config, accelerator, model, processor, progress, data, centroid_load
         "wall_time_s": round(seconds, 1),
         "hardware": f"{accelerator.num_processes} x {accelerator.device.type}",
         "base_model": config.clip or config.checkpoint,
-        "classifier": "class prompts" if centroids is None else "class centroids (text tower untrained)",
+        "classifier": "class prompts" if text_tower_is_trained(config) else "class centroids (saved with the weights)",
         "best_step": progress.best_step,
         f"best_{data.evaluation_name}_accuracy": progress.best_accuracy,
         "steps_to_target": progress.steps_to_target,

@@ -118,7 +118,7 @@ def _score_batch(model, processor, views: list[list[Image.Image]], zero_shot_cla
     output = model(pixel_values=pixel_values)
     zero_shot = None
     if zero_shot_classes is not None:
-        zero_shot = (model.logit_scale.exp() * output.face_embeds @ zero_shot_classes.t()).softmax(dim=-1)
+        zero_shot = model.class_logits(output.face_embeds, zero_shot_classes).softmax(dim=-1)
     return output.logits.softmax(dim=-1), output.view_weights, zero_shot, output.face_embeds
 
 
@@ -127,12 +127,11 @@ def _sequence_scores(model, name: str, frame_embeds: torch.Tensor, view_weights:
                      zero_shot_emotions, zero_shot_classes) -> FrameScores:
     """The sequence's scores from its frame embeddings, pooled over time by the model's temporal pooling."""
     sequence, frame_weights = model.temporal_pooling(frame_embeds.unsqueeze(0))
-    scale = model.logit_scale.exp()
-    emotions = (scale * sequence @ model.get_class_embeddings().t()).softmax(dim=-1)
+    emotions = model.class_logits(sequence).softmax(dim=-1)
     pooled_view_weights = frame_weights @ view_weights
     zero_shot = [{}]
     if zero_shot_classes is not None:
-        zero_shot = _probabilities(zero_shot_emotions, (scale * sequence @ zero_shot_classes.t()).softmax(dim=-1))
+        zero_shot = _probabilities(zero_shot_emotions, model.class_logits(sequence, zero_shot_classes).softmax(dim=-1))
     labels = model.config.emotion_labels
     return FrameScores(name, _probabilities(labels, emotions)[0], _probabilities(view_names, pooled_view_weights)[0],
                        zero_shot[0])

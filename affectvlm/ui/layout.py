@@ -40,7 +40,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
     Embed it in another app with `demo.render()` inside a `gr.Blocks`, or serve it with `launch_demo`.
     Analytics are off: the page makes no request beyond its own server.
     """
-    if not model.has_class_prompts:
+    if not model.has_classes:
         raise ValueError("the model has no class prompts: call model.set_class_prompts(**processor.class_prompt_inputs())")
     examples = bundled_examples()
     with gr.Blocks(title="AffectVLM", delete_cache=CACHE_SCHEDULE, analytics_enabled=False) as demo:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import torch
-import torch.nn.functional as F
 
 from .limits import InputError
 
@@ -45,8 +44,5 @@ def parse_emotions(text: str | None, max_count: int) -> list[str]:
 def emotion_class_embeddings(model, processor, emotions: list[str]) -> torch.Tensor:
     """(len(emotions), dim) unit-norm class embeddings, each the mean over the processor's prompt templates."""
     tokens = processor.class_prompt_inputs(emotions)
-    embeddings = model.get_class_embeddings(
-        tokens["input_ids"].to(model.device), tokens["attention_mask"].to(model.device)
-    )
-    templates = len(processor.class_prompt_templates)
-    return F.normalize(embeddings.view(len(emotions), templates, -1).mean(dim=1), dim=-1)
+    return model.get_class_embeddings(tokens["input_ids"].to(model.device), tokens["attention_mask"].to(model.device),
+                                      prompts_per_class=len(processor.class_prompt_templates))
