@@ -132,14 +132,40 @@ def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_p
     assert zero_shot["folds"][0]["num_samples"] == 4
 
 
-def test_ablations_write_a_table_and_a_convergence_plot(data_root, cache_dir, tmp_path):
+@pytest.mark.parametrize("loss_weights", [{"contrastive": 1.0, "triplet": 1.0}, {"infonce": 1.0}],
+                         ids=["centroid-scored (paper losses)", "prompt-scored"])
+def test_the_trainer_and_evaluate_score_a_saved_model_alike(data_root, cache_dir, tmp_path, loss_weights):
+    """The accuracy a run reports is the accuracy of the model it saves: the one scorer, centroids included."""
+    summary = train(_config(data_root, cache_dir, tmp_path / "run", max_steps=3, eval_every=3, checkpoint_every=3,
+                            loss_weights=loss_weights))
+    trainer_test = json.loads((tmp_path / "run" / "test_results.json").read_text())["folds"][0]
+    protocol = {"folds": 4, "labels": ("anger", "happiness", "surprise")}
+    # fold 0 is the run's test split, fold 1 its validation split
+    test, validation = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0, 1],
+                                      cache_dir=str(cache_dir), protocol_overrides=protocol)["folds"]
+    assert test["confusion_matrix"] == trainer_test["confusion_matrix"]
+    assert validation["accuracy"] == summary["best_validation_accuracy"]
+    scorer = json.loads((tmp_path / "run" / "best" / "config.json").read_text())["class_scorer"]
+    assert scorer == ("centroids" if "infonce" not in loss_weights else "prompts")
+
+
+def test_ablations_over_seeds_write_a_table_and_a_convergence_plot(data_root, cache_dir, tmp_path):
     base = _config(data_root, cache_dir, tmp_path, max_steps=2, eval_every=1, checkpoint_every=2, target_accuracy=0.0)
-    rows = run_ablations(base, tmp_path / "ablations", ["L_mc + L_mt (paper)", "1 view (frontal)"])
+    rows = run_ablations(base, tmp_path / "ablations", ["L_mc + L_mt (paper)", "1 view (frontal)"], seeds=[0, 1])
     assert [row["variant"] for row in rows] == ["L_mc + L_mt (paper)", "1 view (frontal)"]
     assert rows[0]["classifier"].startswith("class centroids") and rows[1]["classifier"] == "class prompts"
-    assert all(row["steps_to_target"] == 1 for row in rows)  # a target of 0 is met at the first evaluation
+    assert all(row["steps_to_target"] == 1 and row["reached_target"] == 2 for row in rows)  # a target of 0: step 1
+    paper = rows[0]
+    accuracies = [run["test_accuracy"] for run in paper["runs"]]
+    assert [run["seed"] for run in paper["runs"]] == [0, 1]
+    assert paper["test_accuracy"] == pytest.approx(sum(accuracies) / 2)
+    assert paper["test_accuracy_std"] == pytest.approx(abs(accuracies[0] - accuracies[1]) / 2 ** 0.5)
+    seeds_weights = [_weights(tmp_path / "ablations" / "l-mc-l-mt-paper" / f"seed-{seed}" / "final") for seed in (0, 1)]
+    assert not torch.equal(seeds_weights[0]["visual_projection.weight"],
+                           seeds_weights[1]["visual_projection.weight"])  # the seeds really differ
     table = (tmp_path / "ablations" / "ablations.md").read_text()
-    assert "| L_mc + L_mt (paper) |" in table and (tmp_path / "ablations" / "convergence.png").exists()
+    assert "| L_mc + L_mt (paper) | 2 |" in table and "± " in table
+    assert (tmp_path / "ablations" / "convergence.png").exists()
 
 
 def test_command_line_and_config_file_make_one_config(tmp_path):
