@@ -6,6 +6,7 @@ import numpy as np
 from affectvlm.evaluation.baselines import LinearProbe, fit_probe
 from affectvlm.evaluation.heldout import FORMATS, HeldoutFace, read_heldout_index, write_heldout_faces
 from affectvlm.evaluation.heldout_eval import six_class_accuracy, summarise, wilson_interval
+from affectvlm.hub.card import heldout_tables, percent
 from affectvlm.model.meshes_affectvlm import load_mesh
 
 
@@ -51,3 +52,17 @@ def test_the_linear_probe_separates_separable_classes_and_picks_a_strength():
     assert (probe.predict(features[200:]) == labels[200:]).mean() > 0.9
     assert len(strengths) > 1
     assert isinstance(probe, LinearProbe)
+
+
+def test_the_card_sets_each_baseline_beside_the_model_on_the_same_faces():
+    faces = [_face("a", ".obj"), _face("b", ".ply"), _face("b", ".bnt")]
+    model = summarise([0, 1, 1], [0, 1, 0], faces, ["a", "b"])
+    vertices = summarise([0, 1], [0, 0], faces[:2], ["a", "b"])
+    vertices["model_on_the_same_faces"] = {"accuracy": 1.0, "accuracy_95ci": wilson_interval(2, 2)}
+    tables = heldout_tables({"model_scores": model, "baseline_vertices": vertices})
+    rows = {row["name"]: row for row in tables["rows"]}
+    assert rows["model"]["faces"] == 3 and rows["model"]["model_on_the_same_faces"] == "–"
+    assert rows["vertices baseline"]["accuracy"] == percent(0.5)
+    assert rows["vertices baseline"]["model_on_the_same_faces"].startswith(percent(1.0))
+    by_format = {row["value"]: row["cells"] for row in tables["groups"] if row["group"] == "format"}
+    assert by_format[".bnt"] == [percent(0.0), "–"]  # the vertex baseline never saw the range scan

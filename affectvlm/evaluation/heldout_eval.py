@@ -174,9 +174,14 @@ def evaluate_heldout(model_dir: str, heldout_dir: str, train_dir: str, val_dir: 
     alignment = AutoProcessor.from_pretrained(model_dir).alignment
     for kind, result in baseline_scores(train_dir, val_dir, faces, labels, alignment, workers, baseline_faces,
                                         seed).items():
-        chosen = [faces[i] for i in result.pop("faces")]
+        used = result.pop("faces")
+        chosen = [faces[i] for i in used]
         report[f"baseline_{kind}"] = {**result, **summarise([labels.index(f.label) for f in chosen],
                                                               result.pop("predicted"), chosen, labels)}
+        # the model on exactly the faces this baseline could score (the vertex probe needs the full topology)
+        model_correct = sum(predicted[i] == truth[i] for i in used)
+        report[f"baseline_{kind}"]["model_on_the_same_faces"] = {
+            "accuracy": model_correct / max(1, len(used)), "accuracy_95ci": wilson_interval(model_correct, len(used))}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in [key for key in report if key == "model_scores" or key.startswith("baseline_")]:

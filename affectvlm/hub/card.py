@@ -87,12 +87,23 @@ def build_model_card(
     )
 
 
+def _interval(bounds: Sequence[float]) -> str:
+    return "–".join(percent(bound) for bound in bounds)
+
+
+def _on_the_same_faces(scores: dict[str, Any] | None) -> str:
+    """A baseline row's comparison: the model's accuracy on exactly the faces that baseline scored."""
+    return "–" if scores is None else f"{percent(scores['accuracy'])} ({_interval(scores['accuracy_95ci'])})"
+
+
 def heldout_tables(report: dict[str, Any]) -> dict[str, Any]:
     """Rows of the held-out section: each scorer's accuracy with its interval, then accuracy per group."""
     scorers = {"model": report["model_scores"], **{name.removeprefix("baseline_") + " baseline": scores
                                                   for name, scores in report.items() if name.startswith("baseline_")}}
     rows = [{"name": name, "faces": scores["num_samples"], "accuracy": percent(scores["accuracy"]),
-             "interval": "–".join(percent(bound) for bound in scores["accuracy_95ci"])} for name, scores in scorers.items()]
+             "interval": _interval(scores["accuracy_95ci"]),
+             "model_on_the_same_faces": _on_the_same_faces(scores.get("model_on_the_same_faces"))}
+            for name, scores in scorers.items()]
     groups = []
     for group in ("format", "crop", "recipe_split", "label"):
         for value, entry in report["model_scores"][f"by_{group}"].items():
