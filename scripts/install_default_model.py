@@ -2,10 +2,11 @@
 
     python scripts/install_default_model.py runs/default-conv96b/best
 
-Loads it with this package and saves it again, so that the folder's remote code (the pipeline's too) and
-processor files are those of the package as it is now (no `custom_pipelines` entry: inside the package the
-task is registered already; the export adds it); keeps the training summary. Regenerate the card afterwards
-(hub_card/default_model/README.md says how).
+Loads it with this package and saves it again, so that its config and processor files are those of the
+package as it is now, then drops the remote-code `.py` files `save_pretrained` writes: inside the package the
+package's own classes load it (and the pipeline task is registered), so a committed copy of the model code
+could only go stale. `scripts/push_to_hub.py` writes the remote code (the pipeline's too) where the model
+leaves the package. Keeps the training summary. Regenerate the card afterwards (hub_card/default_model/README.md).
 """
 
 import argparse
@@ -14,10 +15,8 @@ import sys
 from pathlib import Path
 
 from transformers import AutoModel, AutoProcessor
-from transformers.dynamic_module_utils import custom_object_save
 
 import affectvlm
-from affectvlm.model.pipeline_affectvlm import AffectVLMPipeline
 
 TARGET = Path(affectvlm.__file__).parent / "assets" / "default_model"
 KEPT = ("training_summary.json",)
@@ -33,7 +32,8 @@ def main() -> int:
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     processor.save_pretrained(staging)
-    custom_object_save(AffectVLMPipeline, staging)
+    for code in staging.glob("*.py"):
+        code.unlink()
     for name in KEPT:
         if (args.checkpoint / name).is_file():
             shutil.copy2(args.checkpoint / name, staging / name)

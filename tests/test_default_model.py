@@ -1,4 +1,4 @@
-"""The bundled default model: its remote code is the package's code, and it recognises its example face."""
+"""The bundled default model: no copy of the package's code beside it, and it recognises its example face."""
 
 from pathlib import Path
 
@@ -6,17 +6,16 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 import affectvlm
+from affectvlm.face_template import NARROW_FACE_VERTICES
+from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
 
 FOLDER = Path(affectvlm.__file__).parent / "assets" / "default_model"
 
 
-def test_bundled_remote_code_matches_the_package_sources():
-    sources = sorted((Path(affectvlm.__file__).parent / "model").glob("*_affectvlm.py"))
-    assert sources
-    for source in sources:
-        copy = FOLDER / source.name
-        assert copy.read_text() == source.read_text(), (
-            f"{copy} is stale: copy {source} over it (or retrain: hub_card/default_model/README.md)")
+def test_no_code_is_committed_beside_the_bundled_weights():
+    """The package's classes load it; the export writes the remote code where the model leaves the package."""
+    assert {"config.json", "model.safetensors", "processor_config.json"} <= {p.name for p in FOLDER.iterdir()}
+    assert not list(FOLDER.rglob("*.py"))
 
 
 def test_bundled_model_recognises_the_example_face(example_face):
@@ -26,3 +25,24 @@ def test_bundled_model_recognises_the_example_face(example_face):
         probabilities = model(**processor(meshes=str(example_face))).logits.softmax(-1)[0]
     assert model.config.id2label[int(probabilities.argmax())] == "happiness"
     assert float(probabilities.max()) > 0.5
+
+
+def _face_mask(face: FaceMesh) -> FaceMesh:
+    """The face model's own face region (forehead to chin, no ears, scalp or neck), as face-only models give."""
+    faces = face.faces[(face.faces < NARROW_FACE_VERTICES).all(axis=1)]
+    return FaceMesh(face.vertices[:NARROW_FACE_VERTICES], faces, source=f"{face.source} (face mask)")
+
+
+def test_every_bundled_example_gets_its_label_as_a_full_head_and_as_a_face_mask():
+    model = AutoModel.from_pretrained(FOLDER).eval()
+    processor = AutoProcessor.from_pretrained(FOLDER)
+    examples = sorted((FOLDER.parent / "examples").glob("*.ply"))
+    assert {path.stem for path in examples} == set(model.config.emotion_labels)
+    heads = [load_mesh(path) for path in examples]
+    masks = [_face_mask(head) for head in heads]
+    assert all(len(mask.vertices) < 0.8 * len(head.vertices) for head, mask in zip(heads, masks))
+    with torch.no_grad():
+        logits = model(**processor(meshes=heads + masks)).logits
+    predicted = [model.config.id2label[int(index)] for index in logits.argmax(-1)]
+    expected = [path.stem for path in examples]
+    assert predicted == expected + expected
