@@ -1,4 +1,5 @@
-"""The `affectvlm` command: score face meshes, save their rendered views."""
+"""The `affectvlm` command: score face meshes (`predict`), save their rendered views (`render`), serve the web
+demo (`demo`)."""
 
 from __future__ import annotations
 

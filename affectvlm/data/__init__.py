@@ -1,1 +1,2 @@
-"""Data: synthetic faces from the ICT face model (dataset readers and protocols come later)."""
+"""Data: dataset scanners (BU-3DFE, BU-4DFE, Bosphorus, BP4D, folder), protocols, the rendered-view cache and
+synthetic faces from the ICT face model."""
