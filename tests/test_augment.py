@@ -77,7 +77,7 @@ def test_view_dropout_replaces_views_by_other_views_of_the_face():
     for _ in range(20):
         out = mix_views(views, ViewAugmentation(**ONLY, view_dropout=0.9), generator)
         values = out[:, 0, 0, 0].tolist()
-        assert set(values) <= {0.0, 1.0, 2.0, 3.0} and len(set(values)) >= 1
+        assert set(values) <= {0.0, 1.0, 2.0, 3.0}  # only views of this face
     many = [mix_views(views, ViewAugmentation(**ONLY, view_dropout=0.9), generator)[:, 0, 0, 0].tolist()
             for _ in range(20)]
     assert any(len(set(values)) < 4 for values in many)

@@ -12,7 +12,8 @@ from typing import Any
 
 from .metrics import mean_std
 
-DATASET_NAMES = {"bu3dfe": "BU-3DFE", "bu4dfe": "BU-4DFE", "bosphorus": "Bosphorus", "bp4d": "BP4D+", "folder": "folder"}
+DATASET_NAMES = {"bu3dfe": "BU-3DFE", "bu4dfe": "BU-4DFE", "bosphorus": "Bosphorus", "bp4d": "BP4D-Spontaneous",
+                 "bp4d+": "BP4D+", "folder": "folder"}
 FOLD_KEYS = ("fold", "num_samples", "accuracy", "macro_f1", "per_class", "confusion_matrix")
 
 
