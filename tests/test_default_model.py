@@ -6,8 +6,8 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 import affectvlm
-from affectvlm.face_template import NARROW_FACE_VERTICES
-from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
+from affectvlm.evaluation.heldout import face_mask
+from affectvlm.model.meshes_affectvlm import load_mesh
 
 FOLDER = Path(affectvlm.__file__).parent / "assets" / "default_model"
 
@@ -27,19 +27,13 @@ def test_bundled_model_recognises_the_example_face(example_face):
     assert float(probabilities.max()) > 0.5
 
 
-def _face_mask(face: FaceMesh) -> FaceMesh:
-    """The face model's own face region (forehead to chin, no ears, scalp or neck), as face-only models give."""
-    faces = face.faces[(face.faces < NARROW_FACE_VERTICES).all(axis=1)]
-    return FaceMesh(face.vertices[:NARROW_FACE_VERTICES], faces, source=f"{face.source} (face mask)")
-
-
 def test_every_bundled_example_gets_its_label_as_a_full_head_and_as_a_face_mask():
     model = AutoModel.from_pretrained(FOLDER).eval()
     processor = AutoProcessor.from_pretrained(FOLDER)
     examples = sorted((FOLDER.parent / "examples").glob("*.ply"))
     assert {path.stem for path in examples} == set(model.config.emotion_labels)
     heads = [load_mesh(path) for path in examples]
-    masks = [_face_mask(head) for head in heads]
+    masks = [face_mask(head) for head in heads]
     assert all(len(mask.vertices) < 0.8 * len(head.vertices) for head, mask in zip(heads, masks))
     with torch.no_grad():
         logits = model(**processor(meshes=heads + masks)).logits

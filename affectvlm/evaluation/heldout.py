@@ -55,17 +55,25 @@ def _crop(face: FaceMesh, crop: str, rng: np.random.Generator) -> FaceMesh:
     """A whole head, the face model's own face mask (forehead to chin, no ears), or one side cut away."""
     if crop == "full head":
         return face
-    vertices = face.vertices
     if crop == "face mask":
-        keep = np.arange(len(vertices)) < NARROW_FACE_VERTICES
-    else:
-        side = rng.choice([-1.0, 1.0]) * vertices[:, 0]
-        keep = side < np.percentile(side, 100 - rng.uniform(20, 35))
+        return face_mask(face)
+    side = rng.choice([-1.0, 1.0]) * face.vertices[:, 0]
+    return _kept_vertices(face, side < np.percentile(side, 100 - rng.uniform(20, 35)))
+
+
+def face_mask(face: FaceMesh) -> FaceMesh:
+    """An ICT head cut to the face model's own face region (forehead to chin, no ears, scalp or neck), as
+    face-only models give."""
+    return _kept_vertices(face, np.arange(len(face.vertices)) < NARROW_FACE_VERTICES)
+
+
+def _kept_vertices(face: FaceMesh, keep: np.ndarray) -> FaceMesh:
+    """The triangles whose corners are all kept, on the vertices they use."""
     faces = face.faces[keep[face.faces].all(axis=1)]
     used = np.unique(faces)
-    remap = np.full(len(vertices), -1, dtype=np.int64)
+    remap = np.full(len(face.vertices), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
-    return dataclasses.replace(face, vertices=vertices[used], faces=remap[faces], landmarks=None)
+    return dataclasses.replace(face, vertices=face.vertices[used], faces=remap[faces], landmarks=None)
 
 
 def _posed(face: FaceMesh, rng: np.random.Generator) -> tuple[FaceMesh, tuple[float, float, float]]:

@@ -43,7 +43,8 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
     }
 
 
-def mean_std(values: Sequence[float]) -> dict[str, float]:
-    """Mean and population standard deviation over folds (std 0 for a single fold)."""
+def mean_std(values: Sequence[float], ddof: int = 0) -> dict[str, float]:
+    """Mean and standard deviation: over folds the population's (ddof 0: std 0 for a single fold); over
+    seeds, samples of a run-to-run spread, the sample's (ddof 1; std 0 for a single seed)."""
     array = np.asarray(values, dtype=float)
-    return {"mean": float(array.mean()), "std": float(array.std())}
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=ddof)) if len(array) > ddof else 0.0}

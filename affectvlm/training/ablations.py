@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..evaluation.metrics import mean_std
 from ..evaluation.plots import plot_convergence
 from .config import TrainConfig
 from .trainer import MetricsLog, train
@@ -35,11 +36,6 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    return mean, (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
-
-
 def _train_variant(base: TrainConfig, folder: Path, name: str, seed: int) -> dict[str, Any]:
     """One variant, one seed: its summary and its validation curve."""
     config = dataclasses.replace(base, output_dir=str(folder), seed=seed, **VARIANTS[name])
@@ -52,17 +48,24 @@ def _train_variant(base: TrainConfig, folder: Path, name: str, seed: int) -> dic
             "wall_time_s": summary["wall_time_s"], "classifier": summary["classifier"], "curve": curve}
 
 
+def _over_seeds(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """(mean, sample std) over the seeds that have a value; (None, None) when none has."""
+    if not values:
+        return None, None
+    spread = mean_std(values, ddof=1)
+    return spread["mean"], spread["std"]
+
+
 def _variant_row(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and spread over seeds; steps to target over the seeds that reached it."""
     reached = [run["steps_to_target"] for run in runs if run["steps_to_target"] is not None]
     row = {"variant": name, "seeds": [run["seed"] for run in runs], "steps": runs[0]["steps"],
            "classifier": runs[0]["classifier"], "reached_target": len(reached),
-           "steps_to_target": _mean_std(reached)[0] if reached else None,
-           "steps_to_target_std": _mean_std(reached)[1] if reached else None,
+           "steps_to_target": _over_seeds(reached)[0],
+           "steps_to_target_std": _over_seeds(reached)[1],
            "runs": [{key: value for key, value in run.items() if key != "curve"} for run in runs]}
     for key in ("test_accuracy", "test_macro_f1", "best_validation_accuracy", "wall_time_s"):
-        values = [run[key] for run in runs if run[key] is not None]
-        row[key], row[f"{key}_std"] = _mean_std(values) if values else (None, None)
+        row[key], row[f"{key}_std"] = _over_seeds([run[key] for run in runs if run[key] is not None])
     return row
 
 
