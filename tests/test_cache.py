@@ -86,3 +86,25 @@ def test_a_corrupt_mesh_is_skipped_and_counted_or_stops_the_build(dataset_root, 
     [cache] = _caches(cache_dir)
     assert len(cache_info(cache)["skipped"]) == 1 and "F9999_AN04WH_F3D.wrl" in cache_info(cache)["skipped"][0]
 
+
+
+def test_a_cached_face_gives_exactly_the_pixels_the_processor_gives(dataset_root, tmp_path):
+    """One pixel path: processor(meshes=...) and cache -> training dataset (augmentation off) agree exactly,
+    for the aligned face crop the default model uses."""
+    import torch
+
+    from affectvlm import build_processor
+    from affectvlm.training.data import RenderedFaces
+    from conftest import tiny_config
+
+    processor = build_processor(tiny_config(face_preprocessing=True, render_mode="normals",
+                                            emotion_labels=["anger", "happiness"]))
+    samples = _samples(dataset_root)
+    rendered = build_rendered_dataset(samples, RenderSettings.from_processor(processor), tmp_path, workers=0,
+                                      progress=False)
+    cached = RenderedFaces(rendered, ["anger", "happiness"], processor)
+    for index, sample in enumerate(samples):
+        direct = processor(meshes=sample.files[0])["pixel_values"][0]
+        assert cached[index]["pixel_values"].dtype == direct.dtype
+        assert torch.equal(cached[index]["pixel_values"], direct), sample.key
+        assert direct.std() > 0.1  # a real face, not two blank images

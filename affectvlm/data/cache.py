@@ -28,7 +28,7 @@ from PIL import Image
 
 from ..model.meshes_affectvlm import MeshLimits
 from ..model.processing_affectvlm import RenderSettings as PixelSettings
-from ..model.processing_affectvlm import render_faces
+from ..model.processing_affectvlm import render_faces, sample_frame_indices
 from .samples import FaceSample, ReadProblems
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ CACHE_INFO = "affectvlm_cache.json"
 # Source files whose code decides the pixels; their text is part of the fingerprint.
 _PIXEL_CODE = ("model/meshes_affectvlm.py", "model/preprocessing_affectvlm.py", "model/processing_affectvlm.py",
                "model/rendering_affectvlm.py", "model/drawing_affectvlm.py", "model/rasterizer_affectvlm.py",
-               "model/pyrender_affectvlm.py", "io", "data/layouts.py")
+               "model/pyrender_affectvlm.py", "io", "data/layouts.py", "data/cache.py")
 
 
 @dataclass(frozen=True)
@@ -127,19 +127,13 @@ def _png(array: np.ndarray) -> dict[str, Any]:
     return {"bytes": buffer.getvalue(), "path": None}
 
 
-def evenly_spaced(count: int, keep: int | None) -> list[int]:
-    """Indices of `keep` frames spread evenly over `count` (all of them when keep is None or larger)."""
-    if keep is None or keep >= count:
-        return list(range(count))
-    return sorted({int(round(index)) for index in np.linspace(0, count - 1, keep)})
-
-
 def render_sample(sample: FaceSample, settings: RenderSettings) -> dict[str, Any]:
     """One dataset row: the sample's meshes loaded and rendered into PNG-encoded views."""
     from .layouts import load_sample  # the dataset readers; imported here so that workers load them
 
     meshes = load_sample(sample, settings.limits)
-    frames = [meshes[index] for index in evenly_spaced(len(meshes), settings.max_frames)]
+    keep = settings.max_frames if settings.max_frames is not None and settings.max_frames < len(meshes) else None
+    frames = [meshes[index] for index in sample_frame_indices(len(meshes), keep)]
     views = [_png(image) for frame in render_faces(frames, settings) for image in frame]  # frame-major
     return {
         "views": views,

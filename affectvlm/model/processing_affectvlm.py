@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
@@ -24,11 +25,13 @@ FRAME_SAMPLINGS = ("uniform", "apex")
 
 
 def sample_frame_indices(count: int, num_frames: int | None, mode: str = "uniform",
-                         displacement: Sequence[float] | None = None) -> list[int]:
+                         displacement: Sequence[float] | None = None,
+                         jitter: np.random.Generator | None = None) -> list[int]:
     """Which of `count` frames to keep: `num_frames` evenly spaced over the whole sequence ("uniform"), or over
     the half of it centred on the apex, the frame that moved most from the first ("apex"; needs the per-frame
     `displacement`); one frame is the middle frame or the apex. Fewer frames than asked are repeated, so every
-    sequence yields exactly `num_frames`."""
+    sequence yields exactly `num_frames`. With `jitter` (training), each position moves by up to half the
+    spacing, so every epoch sees other frames of the same sequence."""
     if mode not in FRAME_SAMPLINGS:
         raise ValueError(f"frame_sampling must be one of {FRAME_SAMPLINGS}, got {mode!r}")
     if count < 1:
@@ -43,7 +46,11 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
         start, end = max(centre - half, 0), min(centre + half, count - 1)
     if num_frames == 1:
         return [centre]
-    return [int(round(index)) for index in np.linspace(start, end, num_frames)]
+    positions = np.linspace(start, end, num_frames)
+    if jitter is not None and end - start + 1 > num_frames:
+        spacing = (end - start) / (num_frames - 1)
+        positions = np.clip(positions + (jitter.random(num_frames) - 0.5) * spacing, start, end)
+    return [int(round(index)) for index in positions]
 
 
 def prepare_face(face: FaceMesh, alignment: FaceAlignment | None) -> FaceMesh:
@@ -63,22 +70,36 @@ class RenderSettings:
     backend: str = DEFAULT_RENDER_BACKEND
 
 
-def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings) -> np.ndarray:
-    """The one way loaded meshes become view images (processor, rendered cache, evaluation), all drawn in one
-    backend call: (faces, views, H, W, 3) uint8."""
+def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings,
+                 views: Sequence[Sequence[ViewSpec]] | None = None) -> np.ndarray:
+    """The one way loaded meshes become view images (processor, rendered cache, on-the-fly training), all drawn
+    in one backend call: (faces, views, H, W, 3) uint8. `views`: one list of cameras per face (jittered, in
+    training) instead of the settings' views."""
     prepared = [prepare_face(face, settings.alignment) for face in faces]
-    return render_batch(prepared, list(settings.views), settings.mode, settings.size, settings.backend,
-                        normalized=True)
+    cameras = list(settings.views) if views is None else [list(each) for each in views]
+    return render_batch(prepared, cameras, settings.mode, settings.size, settings.backend, normalized=True)
+
+
+def unit_pixels(images: Sequence["Image.Image | np.ndarray"], size: int) -> torch.Tensor:
+    """View images (RGB PIL or (H, W, 3) uint8) -> (V, 3, size, size) float in [0, 1], resized (bicubic) only
+    when they were rendered at another size: the unnormalised form augmentation works on."""
+    array = np.stack([np.asarray(_as_rgb(image)) for image in images])
+    views = torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
+    if views.shape[-2:] != (size, size):
+        views = F.interpolate(views, size=(size, size), mode="bicubic", align_corners=False).clamp_(0, 1)
+    return views
 
 
 class AffectVLMProcessor(ProcessorMixin):
     r"""
-    Renders each mesh into the configured views and prepares them with CLIP's image processor; turns emotion
+    Renders each mesh into the configured views and turns them into pixel values with the image processor's
+    size, mean and std (`unit_pixels` then `normalize_pixels`: the one pixel path, shared by inference, the
+    rendered cache's training views and on-the-fly rendering); turns emotion
     labels (and optional metadata: age group, gender, ethnicity, intensity) into augmented prompts for the
     tokenizer. The render settings are saved in `processor_config.json`.
 
     Args:
-        image_processor (`CLIPImageProcessorPil`): resizes and normalises each rendered view.
+        image_processor (`CLIPImageProcessorPil`): holds the pixel size, mean and std applied to every view.
         tokenizer (`CLIPTokenizer`): CLIP's BPE tokenizer.
         views (`list[dict]`): `{"name", "yaw", "pitch"}` per view, in degrees.
         render_mode (`str`): `"shaded"`, `"depth"`, `"normals"` or `"texture"`.
@@ -185,6 +206,29 @@ class AffectVLMProcessor(ProcessorMixin):
         (meshes, views, H, W, 3) uint8."""
         return render_faces([self.load_face(mesh) for mesh in meshes], self.render_settings)
 
+    @property
+    def pixel_size(self) -> int:
+        """The side of the model's input views, in pixels."""
+        crop = getattr(self.image_processor, "crop_size", None) or {}
+        return int(crop.get("height", self.render_size))
+
+    def normalize_pixels(self, views: torch.Tensor) -> torch.Tensor:
+        """[0, 1] views (..., 3, H, W) -> model pixel values, on the views' device: the last step of every
+        pixel path, applied after augmentation (which needs unnormalised pixels)."""
+        mean = torch.as_tensor(self.image_processor.image_mean, dtype=views.dtype, device=views.device)
+        std = torch.as_tensor(self.image_processor.image_std, dtype=views.dtype, device=views.device)
+        return (views - mean.view(3, 1, 1)) / std.view(3, 1, 1)
+
+    def pixel_values(self, images: Sequence[ViewImages]) -> torch.Tensor:
+        """Rendered views, per face a list of view images in the configured order -> (faces, views, 3, H, W)."""
+        views = len(self.views)
+        for index, face_views in enumerate(images):
+            if len(face_views) != views:
+                raise ValueError(f"face {index} has {len(face_views)} view images, the processor expects {views}")
+        if not len(images):
+            return torch.empty(0, views, 3, self.pixel_size, self.pixel_size)
+        return torch.stack([self.normalize_pixels(unit_pixels(face_views, self.pixel_size)) for face_views in images])
+
     def __call__(
         self,
         meshes=None,
@@ -224,7 +268,7 @@ class AffectVLMProcessor(ProcessorMixin):
             images = list(self.render_batch(meshes))
         data = {}
         if images is not None:
-            data["pixel_values"] = self._pixel_values(images)
+            data["pixel_values"] = self.pixel_values(images)
         if sequences is not None:
             clips = [self._sequence_pixels(frames, num_frames, frame_sampling) for frames in sequences]
             if len({clip.shape[0] for clip in clips}) > 1:
@@ -258,7 +302,7 @@ class AffectVLMProcessor(ProcessorMixin):
                 raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
             displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
         chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self._pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings)))
+        return self.pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings)))
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None
@@ -267,22 +311,24 @@ class AffectVLMProcessor(ProcessorMixin):
         prompts = class_prompts(labels or self.emotion_labels, templates or self.class_prompt_templates)
         return self._tokenize(prompts, pad_to_max=True)
 
+    def zero_shot_inputs(self, classes: Mapping[str, Sequence[str]] | Sequence[str]) -> dict:
+        """Other classes for `model.get_class_embeddings(**inputs)` or `model(..., **inputs)`: a list of labels is
+        expanded with the processor's templates (as the model's own labels are); a mapping gives each label its
+        own prompts. Each class is scored by the mean embedding of its prompts."""
+        if isinstance(classes, Mapping):
+            texts, counts = [p for prompts in classes.values() for p in prompts], [len(p) for p in classes.values()]
+        else:
+            texts, counts = class_prompts(list(classes), self.class_prompt_templates), len(self.class_prompt_templates)
+        tokens = self._tokenize(texts)
+        return {"class_input_ids": tokens["input_ids"], "class_attention_mask": tokens["attention_mask"],
+                "prompts_per_class": counts}
+
     def _tokenize(self, text: list[str], pad_to_max: bool = False) -> dict[str, torch.Tensor]:
         if self.tokenizer is None:
             raise ValueError("this processor has no tokenizer; it can prepare views but not prompts")
         padding = "max_length" if pad_to_max else "longest"
         tokens = self.tokenizer(text, padding=padding, truncation=True, return_tensors="pt")
         return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
-
-    def _pixel_values(self, images: Sequence[ViewImages]) -> torch.Tensor:
-        views = len(self.views)
-        flat = []
-        for index, face_views in enumerate(images):
-            if len(face_views) != views:
-                raise ValueError(f"face {index} has {len(face_views)} view images, the processor expects {views}")
-            flat.extend(_as_rgb(view) for view in face_views)
-        pixels = self.image_processor(flat, return_tensors="pt")["pixel_values"]
-        return pixels.view(len(images), views, *pixels.shape[1:])
 
     def _label_index(self, label: str | int) -> int:
         if isinstance(label, (int, np.integer)) and 0 <= int(label) < len(self.emotion_labels):
@@ -313,4 +359,4 @@ def _as_rgb(view) -> Image.Image:
     return Image.fromarray(array)
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices", "unit_pixels"]

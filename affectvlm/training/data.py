@@ -1,7 +1,7 @@
 """From a rendered cache to training batches: view tensors, augmentation, prompts, labels.
 
-The cached views are already rendered at the model's input size, so the image processor's work reduces to
-rescaling and normalising, done here on tensors (after augmentation, which needs unnormalised pixels).
+The cached views are what the processor renders; they become pixel values through the processor's own
+`unit_pixels` and `normalize_pixels`, with augmentation between the two (it needs unnormalised pixels).
 Every random choice is seeded by (seed, epoch, sample index), never by worker or process, so an
 interrupted run that resumes sees exactly the same augmented batches.
 """
@@ -15,47 +15,29 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..data.cache import row_views
+from ..model.processing_affectvlm import sample_frame_indices, unit_pixels
 from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face, augment_sequence
-
-
-def views_to_tensor(images: Sequence[Any], size: int) -> torch.Tensor:
-    """PIL views -> (V, 3, size, size) float in [0, 1], resized only when the cache has another size."""
-    array = np.stack([np.asarray(image.convert("RGB")) for image in images])
-    views = torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
-    if views.shape[-1] != size or views.shape[-2] != size:
-        views = F.interpolate(views, size=(size, size), mode="bicubic", align_corners=False).clamp_(0, 1)
-    return views
 
 
 class RenderedFaces(Dataset):
     """A rendered cache (`datasets.Dataset` of a 3D protocol split) as model-ready, optionally augmented views.
 
     Items: {"pixel_values": (V, 3, H, W) normalised, "label": class index, "metadata": dict, "seed": the
-    item's random seed for this epoch (the collator derives the batch's prompt seed from these)}.
+    item's random seed for this epoch (the collator derives the batch's prompt seed from these)}. Pixels take
+    the processor's own path (`unit_pixels`, augmentation, `normalize_pixels`), so with augmentation off a
+    cached face gives exactly the pixel values `processor(meshes=...)` gives.
     Call `set_epoch` at the start of each epoch so that augmentations differ between epochs.
     """
 
-    def __init__(
-        self,
-        rendered,
-        labels: Sequence[str],
-        num_views: int,
-        image_size: int,
-        image_mean: Sequence[float],
-        image_std: Sequence[float],
-        augmentation: ViewAugmentation = NO_AUGMENTATION,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, rendered, labels: Sequence[str], processor: Any,
+                 augmentation: ViewAugmentation = NO_AUGMENTATION, seed: int = 0) -> None:
         self.rendered = rendered
         self.labels = list(labels)
-        self.num_views = num_views
-        self.image_size = image_size
-        self.mean = torch.tensor(image_mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(image_std).view(1, 3, 1, 1)
+        self.processor = processor
+        self.num_views = len(processor.views)
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
@@ -75,26 +57,33 @@ class RenderedFaces(Dataset):
     def __len__(self) -> int:
         return len(self.rendered)
 
+    def item_seed(self, index: int) -> int:
+        """The random seed of one item in this epoch: the same after a resume, whatever the worker."""
+        return hash((self.seed, self.epoch, int(index))) % (2**63)
+
+    def _item(self, row: dict[str, Any], pixel_values: torch.Tensor, seed: int) -> dict[str, Any]:
+        return {
+            "pixel_values": pixel_values,
+            "label": self.labels.index(row["label"]),
+            "metadata": json.loads(row["metadata"]),
+            "seed": seed,
+        }
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rendered[int(index)]
         frames = row_views(row, self.num_views)
         if len(frames) != 1:
             raise ValueError(f"{row['key']}: a sequence of {len(frames)} frames in a 3D dataset")
-        views = views_to_tensor(frames[0], self.image_size)
-        item_seed = hash((self.seed, self.epoch, int(index))) % (2**63)
-        views = augment_face(views, self.augmentation, torch.Generator().manual_seed(item_seed))
-        return {
-            "pixel_values": (views - self.mean) / self.std,
-            "label": self.labels.index(row["label"]),
-            "metadata": json.loads(row["metadata"]),
-            "seed": item_seed,
-        }
+        seed = self.item_seed(index)
+        views = augment_face(unit_pixels(frames[0], self.processor.pixel_size), self.augmentation,
+                             torch.Generator().manual_seed(seed))
+        return self._item(row, self.processor.normalize_pixels(views), seed)
 
 
 class RenderedSequences(RenderedFaces):
     """4D rows of a rendered cache: `num_frames` frames spread evenly over each sequence, as
     {"pixel_values": (frames, views, 3, H, W), ...}. With `jitter`, each chosen frame moves by up to half the
-    spacing, so training sees other frames of the same sequences every epoch."""
+    spacing (`sample_frame_indices`), so training sees other frames of the same sequences every epoch."""
 
     def __init__(self, *args, num_frames: int = 8, jitter: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -106,26 +95,16 @@ class RenderedSequences(RenderedFaces):
         plain.jitter = False  # evenly spread frames, as evaluation sees them
         return plain
 
-    def frame_indices(self, count: int, generator: torch.Generator) -> list[int]:
-        positions = torch.linspace(0, count - 1, self.num_frames)
-        if self.jitter and count > self.num_frames:
-            spacing = (count - 1) / max(self.num_frames - 1, 1)
-            positions = positions + (torch.rand(self.num_frames, generator=generator) - 0.5) * spacing
-        return positions.round().clamp(0, count - 1).long().tolist()
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rendered[int(index)]
         frames = row_views(row, self.num_views)
-        item_seed = hash((self.seed, self.epoch, int(index))) % (2**63)
-        generator = torch.Generator().manual_seed(item_seed)
-        clip = torch.stack([views_to_tensor(frames[i], self.image_size) for i in self.frame_indices(len(frames), generator)])
-        clip = augment_sequence(clip, self.augmentation, generator)
-        return {
-            "pixel_values": (clip - self.mean) / self.std,
-            "label": self.labels.index(row["label"]),
-            "metadata": json.loads(row["metadata"]),
-            "seed": item_seed,
-        }
+        seed = self.item_seed(index)
+        jitter = np.random.default_rng(seed) if self.jitter else None
+        chosen = sample_frame_indices(len(frames), self.num_frames, jitter=jitter)
+        size = self.processor.pixel_size
+        clip = torch.stack([unit_pixels(frames[index], size) for index in chosen])
+        clip = augment_sequence(clip, self.augmentation, torch.Generator().manual_seed(seed))
+        return self._item(row, self.processor.normalize_pixels(clip), seed)
 
 
 class PromptCollator:

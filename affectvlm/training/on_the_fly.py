@@ -1,8 +1,9 @@
 """On-the-fly rendering (`--render-on-the-fly`): training faces drawn in the loop, each view from a camera
 jittered in yaw, pitch and roll, so training never sees the same picture of a face twice.
 
-The DataLoader yields meshes; the collator renders the whole batch in one `render_batch` call (each face
-with its own views), then augments, normalises and adds prompts exactly as the cached path does. Every
+The DataLoader yields meshes; the collator renders the whole batch in one `render_faces` call (the
+processor's face preparation, each face with its own cameras), then augments, normalises and adds prompts
+through the processor's pixel path, as the cached path does. Every
 random choice comes from the item's seed (seed, epoch, sample index), so a resumed run replays exactly.
 Evaluation keeps the cached, unjittered views.
 """
@@ -18,7 +19,8 @@ from torch.utils.data import Dataset
 
 from ..data.layouts import load_sample
 from ..data.samples import FaceSample
-from ..model.rendering_affectvlm import ViewSpec, render_batch
+from ..model.processing_affectvlm import render_faces, unit_pixels
+from ..model.rendering_affectvlm import ViewSpec
 from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face
 from .data import PromptCollator
 
@@ -80,22 +82,19 @@ class MeshFaces(Dataset):
 
 class RenderingCollator(PromptCollator):
     """Renders a batch of meshes in one call, each face from its own jittered cameras, then augments each face
-    and normalises its views as `RenderedFaces` does, and adds the prompts."""
+    and normalises its views through the processor as `RenderedFaces` does, and adds the prompts."""
 
     def __init__(self, processor: Any, jitter: CameraJitter, augmentation: ViewAugmentation = NO_AUGMENTATION,
                  augment_prompts: bool = True) -> None:
         super().__init__(processor, augment_prompts)
         self.jitter, self.augmentation = jitter, augmentation
-        image_processor = processor.image_processor
-        self.mean = torch.tensor(image_processor.image_mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(image_processor.image_std).view(1, 3, 1, 1)
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         generators = [torch.Generator().manual_seed(item["seed"]) for item in items]
         views = [jittered_views(self.processor.view_specs, self.jitter, generator) for generator in generators]
-        images = render_batch([item.pop("mesh") for item in items], views, self.processor.render_mode,
-                              self.processor.render_size, self.processor.render_backend)
-        pixels = torch.from_numpy(images).permute(0, 1, 4, 2, 3).float().div_(255.0)
-        for item, face, generator in zip(items, pixels, generators):
-            item["pixel_values"] = (augment_face(face, self.augmentation, generator) - self.mean) / self.std
+        images = render_faces([item.pop("mesh") for item in items], self.processor.render_settings, views)
+        size = self.processor.pixel_size
+        for item, face, generator in zip(items, images, generators):
+            face = augment_face(unit_pixels(face, size), self.augmentation, generator)
+            item["pixel_values"] = self.processor.normalize_pixels(face)
         return super().__call__(items)

@@ -63,9 +63,7 @@ def rendered_split(config: TrainConfig, processor: Any, split: Split, accelerato
 def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> PreparedData:
     split = split_for(config)
     parts = rendered_split(config, processor, split, accelerator)
-    image_processor = processor.image_processor
-    common = dict(labels=processor.emotion_labels, num_views=len(processor.views), image_size=processor.render_size,
-                  image_mean=image_processor.image_mean, image_std=image_processor.image_std, seed=config.seed)
+    common = dict(labels=processor.emotion_labels, processor=processor, seed=config.seed)
     augmentation = (ViewAugmentation(view_dropout=config.view_dropout, view_shuffle=config.view_shuffle)
                     if config.view_augmentation else NO_AUGMENTATION)
     evaluation_name = "validation" if len(parts["validation"]) else "test"
