@@ -19,14 +19,6 @@ SETTINGS = RenderSettings((ViewSpec("frontal"), ViewSpec("left", 30.0), ViewSpec
                           ALIGNMENT)
 
 
-def _kept(face: FaceMesh, keep: np.ndarray) -> FaceMesh:
-    faces = face.faces[keep[face.faces].all(axis=1)]
-    used = np.unique(faces)
-    remap = np.full(len(keep), -1)
-    remap[used] = np.arange(len(used))
-    return FaceMesh(face.vertices[used], remap[faces], source="kept")
-
-
 def _difference(reference: np.ndarray, other: np.ndarray) -> float:
     """Mean absolute grey-level difference where both views show the face."""
     both = (reference.sum(-1) > 0) & (other.sum(-1) > 0)
@@ -37,8 +29,8 @@ def _variants(face: FaceMesh) -> dict[str, FaceMesh]:
     vertices = face.vertices
     centre = vertices.mean(axis=0)
     return {
-        "face mask": _kept(face, np.arange(len(vertices)) < NARROW_FACE_VERTICES),
-        "partial scan": _kept(face, vertices[:, 0] > np.percentile(vertices[:, 0], 25)),
+        "face mask": face.submesh(np.arange(len(vertices)) < NARROW_FACE_VERTICES),
+        "partial scan": face.submesh(vertices[:, 0] > np.percentile(vertices[:, 0], 25)),
         "turned 15 degrees": FaceMesh((vertices - centre) @ rotation_matrix(15, 5, 0).T + centre, face.faces),
         "millimetres, offset": FaceMesh(vertices * 10 + np.array([300.0, -120.0, 900.0]), face.faces),
     }

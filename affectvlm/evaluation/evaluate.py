@@ -35,10 +35,7 @@ def class_embeddings(model: Any, processor: Any, class_prompts: dict[str, list[s
     """One unit-norm embedding per class: the model's own prompts, or the mean over each label's given prompts."""
     if class_prompts is None:
         return model.get_class_embeddings()
-    prompts = [prompt for label_prompts in class_prompts.values() for prompt in label_prompts]
-    tokens = processor.tokenizer(prompts, padding=True, truncation=True, return_tensors="pt").to(model.device)
-    return model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"],
-                                      prompts_per_class=[len(label_prompts) for label_prompts in class_prompts.values()])
+    return model.get_class_embeddings(**processor.zero_shot_inputs(class_prompts))
 
 
 def _sequence_scores(truth: list[int], predictions: list[int], frame_predictions: list[list[int]]) -> dict[str, float]:
@@ -105,8 +102,7 @@ def evaluate_folds(
         # the same cache as training: the whole protocol's faces, of which this fold's test subjects are used
         rendered = render_split(protocol_obj.split(samples, fold), RenderSettings.from_processor(processor),
                                 cache_dir or DEFAULT_CACHE, layout, on_error=on_error)["test"]
-        common = (rendered, labels, len(processor.views), processor.render_size,
-                  processor.image_processor.image_mean, processor.image_processor.image_std)
+        common = (rendered, labels, processor)
         dataset = RenderedSequences(*common, num_frames=num_frames) if protocol_obj.sequences else RenderedFaces(*common)
         truth, predictions, frame_predictions = [], [], []
         with torch.no_grad():

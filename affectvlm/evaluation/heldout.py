@@ -68,12 +68,8 @@ def face_mask(face: FaceMesh) -> FaceMesh:
 
 
 def _kept_vertices(face: FaceMesh, keep: np.ndarray) -> FaceMesh:
-    """The triangles whose corners are all kept, on the vertices they use."""
-    faces = face.faces[keep[face.faces].all(axis=1)]
-    used = np.unique(faces)
-    remap = np.full(len(face.vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return dataclasses.replace(face, vertices=face.vertices[used], faces=remap[faces], landmarks=None)
+    """The surface on the kept vertices, without the head's landmarks (a cut face has no annotations)."""
+    return dataclasses.replace(face.submesh(keep), landmarks=None)
 
 
 def _posed(face: FaceMesh, rng: np.random.Generator) -> tuple[FaceMesh, tuple[float, float, float]]:

@@ -36,6 +36,28 @@ class FaceMesh:
     source: str = "<array>"  # file path or description, named in every error message
     metadata: dict = field(default_factory=dict)
 
+    def submesh(self, keep: np.ndarray) -> "FaceMesh":
+        """The triangles whose three corners are all in `keep` (a per-vertex mask), on just the vertices they
+        use, with those vertices' colours and uv; landmarks, annotations rather than surface, stay as they are."""
+        faces, used = kept_triangles(self.faces, keep)
+        return dataclasses.replace(
+            self,
+            vertices=self.vertices[used],
+            faces=faces,
+            vertex_colors=None if self.vertex_colors is None else self.vertex_colors[used],
+            uv=None if self.uv is None else self.uv[used],
+        )
+
+
+def kept_triangles(faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles whose corners are all kept, renumbered onto the vertices they use, and those vertices' old
+    indices (ascending)."""
+    kept = faces[keep[faces].all(axis=1)]
+    used = np.unique(kept)
+    remap = np.full(len(keep), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return remap[kept], used
+
 
 @dataclass(frozen=True)
 class MeshLimits:

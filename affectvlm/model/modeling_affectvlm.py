@@ -264,6 +264,9 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         of the text tower's parameters (optimizer steps, load_state_dict) and of the stored prompts.
         """
         custom = class_input_ids is not None
+        if custom:
+            class_input_ids = class_input_ids.to(self.class_input_ids.device)
+            class_attention_mask = None if class_attention_mask is None else class_attention_mask.to(class_input_ids.device)
         if not custom and self.config.class_scorer == "centroids":
             if not self.has_classes:
                 raise ValueError("this model's class centroids are not set: see AffectVLMModel.set_class_centroids")
@@ -303,6 +306,7 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         return_loss: bool | None = None,
         class_input_ids: torch.Tensor | None = None,
         class_attention_mask: torch.Tensor | None = None,
+        prompts_per_class: int | list[int] = 1,
         **kwargs,
     ) -> AffectVLMOutput:
         r"""
@@ -310,51 +314,46 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
             which are scored as a whole (frames pooled over time) and frame by frame (`frame_logits`).
         input_ids / attention_mask: one prompt per face (training), for the InfoNCE term and `text_embeds`.
         labels: (batch,) class indices; with them the loss is computed unless `return_loss=False`.
-        class_input_ids / class_attention_mask: other class prompts (one per class) for zero-shot scoring.
+        class_input_ids / class_attention_mask / prompts_per_class: other classes for zero-shot scoring, as
+            `processor.zero_shot_inputs` gives them (`prompts_per_class` consecutive prompts make one class).
         """
         encoded = self._encode(pixel_values)
-        view_embeds, face_embeds = encoded["view_embeds"], encoded["face_embeds"]
-        frame_embeds = encoded.get("frame_embeds")
-        text_embeds = self.get_text_features(input_ids, attention_mask) if input_ids is not None else None
-        logit_scale = self.logit_scale.exp()
-
-        class_embeds = logits = frame_logits = None
-        if class_input_ids is not None or self.has_classes:
-            class_embeds = self.get_class_embeddings(class_input_ids, class_attention_mask)
-            logits = self.class_logits(face_embeds, class_embeds)
-            if frame_embeds is not None:
-                frame_logits = self.class_logits(frame_embeds, class_embeds)
-        elif self.config.class_scorer == "prompts" and not getattr(self, "_warned_no_class_prompts", False):
-            logger.warning("no classes are set, so no logits: see set_class_prompts / set_class_centroids")
-            self._warned_no_class_prompts = True
-
+        encoded["text_embeds"] = self.get_text_features(input_ids, attention_mask) if input_ids is not None else None
+        encoded.update(self._score(encoded, class_input_ids, class_attention_mask, prompts_per_class))
         loss = loss_terms = None
         if labels is not None and return_loss is not False:
-            result = self.loss_fn(
-                labels=labels,
-                view_embeds=view_embeds,
-                face_embeds=face_embeds,
-                text_embeds=text_embeds,
-                logit_scale=logit_scale,
-                class_logits=logits,
-            )
-            loss, loss_terms = result.total, result.terms
+            loss, loss_terms = self._loss(encoded, labels)
         elif return_loss:
             raise ValueError("return_loss=True needs labels")
+        fields = ("logits", "view_embeds", "face_embeds", "text_embeds", "class_embeds", "view_weights",
+                  "frame_embeds", "frame_logits", "frame_weights")
+        return AffectVLMOutput(loss=loss, loss_terms=loss_terms, **{name: encoded.get(name) for name in fields})
 
-        return AffectVLMOutput(
-            loss=loss,
-            logits=logits,
-            view_embeds=view_embeds,
-            face_embeds=face_embeds,
-            text_embeds=text_embeds,
-            class_embeds=class_embeds,
-            view_weights=encoded["view_weights"],
-            loss_terms=loss_terms,
-            frame_embeds=frame_embeds,
-            frame_logits=frame_logits,
-            frame_weights=encoded.get("frame_weights"),
+    def _score(self, encoded: dict, class_input_ids, class_attention_mask, prompts_per_class) -> dict:
+        """Logits of faces (and frames) against the given classes or the model's own, when it has them."""
+        if class_input_ids is None and not self.has_classes:
+            if self.config.class_scorer == "prompts" and not getattr(self, "_warned_no_class_prompts", False):
+                logger.warning("no classes are set, so no logits: see set_class_prompts / set_class_centroids")
+                self._warned_no_class_prompts = True
+            return {}
+        class_embeds = self.get_class_embeddings(class_input_ids, class_attention_mask, prompts_per_class)
+        frame_embeds = encoded.get("frame_embeds")
+        return {
+            "class_embeds": class_embeds,
+            "logits": self.class_logits(encoded["face_embeds"], class_embeds),
+            "frame_logits": None if frame_embeds is None else self.class_logits(frame_embeds, class_embeds),
+        }
+
+    def _loss(self, encoded: dict, labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        result = self.loss_fn(
+            labels=labels,
+            view_embeds=encoded["view_embeds"],
+            face_embeds=encoded["face_embeds"],
+            text_embeds=encoded["text_embeds"],
+            logit_scale=self.logit_scale.exp(),
+            class_logits=encoded.get("logits"),
         )
+        return result.total, result.terms
 
 
 __all__ = ["AffectVLMModel", "AffectVLMOutput", "AffectVLMPreTrainedModel"]

@@ -120,27 +120,11 @@ class AffectVLMPipeline(Pipeline):
 
     def _classify(self, pixel_values: torch.Tensor, candidate_labels: list[str] | None):
         """(logits, frame_logits or None): the model's one scorer, on its stored class prompts or on
-        `candidate_labels` filled into its prompt templates.
-
-        For candidate labels the model scores every (label, template) prompt as a class; a label's logit is then
-        the mean over its templates divided by the norm of its mean template embedding, which is exactly the
-        score of the renormalised mean embedding, the way the model pools its own stored prompt ensemble.
-        """
-        if candidate_labels is None:
-            output = self.model(pixel_values=pixel_values)
-            return output.logits, output.frame_logits
-        prompts = self.processor.class_prompt_inputs(candidate_labels)
-        output = self.model(pixel_values=pixel_values, class_input_ids=prompts["input_ids"].to(self.device),
-                            class_attention_mask=prompts["attention_mask"].to(self.device))
-        templates = len(self.processor.class_prompt_templates)
-        norms = output.class_embeds.view(len(candidate_labels), templates, -1).mean(dim=1).norm(dim=-1)
-
-        def pool(per_prompt: torch.Tensor | None) -> torch.Tensor | None:
-            if per_prompt is None:
-                return None
-            return per_prompt.view(*per_prompt.shape[:-1], len(candidate_labels), templates).mean(dim=-1) / norms
-
-        return pool(output.logits), pool(output.frame_logits)
+        `candidate_labels` filled into its prompt templates (each label the mean of its templates' embeddings,
+        as the model pools its own stored prompt ensemble)."""
+        classes = {} if candidate_labels is None else self.processor.zero_shot_inputs(candidate_labels)
+        output = self.model(pixel_values=pixel_values, **classes)
+        return output.logits, output.frame_logits
 
     def postprocess(self, model_outputs: dict, top_k: int | None = None,
                     candidate_labels: list[str] | None = None) -> list[dict]:

@@ -237,26 +237,14 @@ def canonicalize_face(mesh: FaceMesh, alignment: FaceAlignment) -> FaceMesh:
     fit, rms = fit_face(mesh.vertices, mesh.faces, alignment)
     aligned = fit.to_template(mesh.vertices)
     inside = np.linalg.norm(aligned, axis=1) < alignment.crop_radius
-    canonical = alignment.to_frame(aligned)
-    faces = mesh.faces[inside[mesh.faces].all(axis=1)]
-    if len(faces) == 0:
+    if not inside[mesh.faces].all(axis=1).any():
         raise MeshFormatError(f"{mesh.source}: no surface lies within the face region found around the nose tip")
-    used = np.unique(faces)
-    remap = np.full(len(canonical), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
     landmarks = mesh.landmarks
     if landmarks is not None:
         landmarks = alignment.to_frame(fit.to_template(landmarks)).astype(np.float32)
-    metadata = {**mesh.metadata, "alignment": {"fit": fit, "rms": rms}}
-    return dataclasses.replace(
-        mesh,
-        vertices=canonical[used].astype(np.float32),
-        faces=remap[faces],
-        vertex_colors=None if mesh.vertex_colors is None else mesh.vertex_colors[used],
-        uv=None if mesh.uv is None else mesh.uv[used],
-        landmarks=landmarks,
-        metadata=metadata,
-    )
+    canonical = dataclasses.replace(mesh, vertices=alignment.to_frame(aligned).astype(np.float32), landmarks=landmarks,
+                                    metadata={**mesh.metadata, "alignment": {"fit": fit, "rms": rms}})
+    return canonical.submesh(inside)
 
 
 __all__ = ["DEFAULT_CROP_RADIUS", "FaceAlignment", "Similarity", "canonicalize_face", "fit_face", "umeyama"]

@@ -43,6 +43,4 @@ def parse_emotions(text: str | None, max_count: int) -> list[str]:
 @torch.no_grad()
 def emotion_class_embeddings(model, processor, emotions: list[str]) -> torch.Tensor:
     """(len(emotions), dim) unit-norm class embeddings, each the mean over the processor's prompt templates."""
-    tokens = processor.class_prompt_inputs(emotions)
-    return model.get_class_embeddings(tokens["input_ids"].to(model.device), tokens["attention_mask"].to(model.device),
-                                      prompts_per_class=len(processor.class_prompt_templates))
+    return model.get_class_embeddings(**processor.zero_shot_inputs(emotions))
