@@ -11,25 +11,21 @@ import sys
 import traceback
 from pathlib import Path
 
+from .bundled import DEFAULT_MODEL, load_pretrained
 from .model.meshes_affectvlm import MeshFormatError
 from .ui.limits import DemoLimits
 
-DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
 
 
 def _load(model_path: str):
     """Model and processor from a folder or Hub id (registration makes remote code unnecessary)."""
-    import affectvlm  # noqa: F401  (registers the Auto classes)
-    from transformers import AutoModel, AutoProcessor
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-
-    if model_path == str(DEFAULT_MODEL) and not DEFAULT_MODEL.is_dir():
-        raise SystemExit(f"affectvlm: no default model bundled at {DEFAULT_MODEL}; pass --model PATH_OR_ID")
-    model = AutoModel.from_pretrained(model_path).eval()
-    processor = AutoProcessor.from_pretrained(model_path)
-    return model, processor
+    try:
+        return load_pretrained(model_path)
+    except FileNotFoundError as error:
+        raise SystemExit(f"affectvlm: {error}") from None
 
 
 def _sequence_frames(path: Path, workdir: Path) -> list[Path]:

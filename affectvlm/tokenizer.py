@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import gzip
 from functools import lru_cache
-from importlib import resources
 
 from transformers import CLIPTokenizer
 
-BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
+from .bundled import CLIP_BPE
+
 MERGE_COUNT = 49152 - 256 - 2  # CLIP keeps the first 48,894 merges
 MAX_LENGTH = 77
 
@@ -31,8 +31,7 @@ def _bytes_to_unicode() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _vocab_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
-    path = resources.files("affectvlm.assets.clip_bpe").joinpath(BPE_FILE)
-    with path.open("rb") as handle:
+    with CLIP_BPE.open("rb") as handle:
         lines = gzip.decompress(handle.read()).decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1 : MERGE_COUNT + 1]]
     symbols = _bytes_to_unicode()

@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from affectvlm.bundled import EXAMPLE_FACE, EXAMPLES
 from affectvlm.data.layouts import load_sample, write_synthetic_dataset
 from affectvlm.data.synthetic import DEFAULT_VARIATION, EMOTION_ORDER, synthesize_face
 from affectvlm.model.faceness_affectvlm import face_shape_problem, measure_face_shape
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSETS = ROOT / "affectvlm" / "assets"
+
 FULL_HEAD = ROOT.parent / "shared" / "data" / "ict-face-model" / "ict_face_model_light.npz"
 
 
@@ -103,7 +104,7 @@ def ict_heads(count: int) -> Iterator[FaceMesh]:
 
 
 def bundled_faces() -> Iterator[FaceMesh]:
-    for path in [ASSETS / "example_face.ply", *sorted((ASSETS / "examples").glob("*.ply"))]:
+    for path in [EXAMPLE_FACE, *sorted(EXAMPLES.glob("*.ply"))]:
         yield load_mesh(path)
 
 

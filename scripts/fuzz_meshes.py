@@ -27,6 +27,7 @@ import numpy as np
 import trimesh
 
 import affectvlm.io  # noqa: F401  (registers the .wrl and .bnt readers)
+from affectvlm.bundled import EXAMPLE_FACE
 from affectvlm.io import write_obj, write_vrml
 from affectvlm.io.bnt import mesh_to_grid, write_bnt_grid
 from affectvlm.model.faceness_affectvlm import check_face
@@ -34,7 +35,7 @@ from affectvlm.model.meshes_affectvlm import FaceMesh, MeshFormatError, load_mes
 from affectvlm.model.rendering_affectvlm import ViewSpec, render_views
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "affectvlm" / "assets" / "example_face.ply"
+EXAMPLE = EXAMPLE_FACE
 VIEWS = (ViewSpec("frontal"), ViewSpec("left", 30.0))
 RENDER_SIZE = 32
 TEXT_VALUES = ("nan", "inf", "-inf", "1e308", "1e39", "-1e39", "1e-320", "99999999999999999999999999", "-0", "1e999")

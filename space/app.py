@@ -16,14 +16,13 @@ from pathlib import Path
 
 import gradio as gr
 from huggingface_hub.repocard import metadata_load
-from transformers import AutoModel, AutoProcessor
 
-import affectvlm  # registers AffectVLM with transformers' Auto classes
+from affectvlm.bundled import DEFAULT_MODEL, load_pretrained
 from affectvlm.ui import DemoLimits, build_demo, launch_demo
 from affectvlm.ui.hardware import model_device
 
 SPACE_CARD = Path(__file__).with_name("README.md")
-BUNDLED_MODEL = Path(affectvlm.__file__).parent / "assets" / "default_model"
+BUNDLED_MODEL = DEFAULT_MODEL
 LIMITS = DemoLimits()
 
 
@@ -38,8 +37,7 @@ def model_name_or_path(card: Path = SPACE_CARD) -> str:
 def create_demo(name_or_path: str | None = None, limits: DemoLimits = LIMITS) -> gr.Blocks:
     """Load the model once, on the GPU if the Space has one, and build the page around it."""
     name_or_path = name_or_path or model_name_or_path()
-    model = AutoModel.from_pretrained(name_or_path).eval().to(model_device())
-    processor = AutoProcessor.from_pretrained(name_or_path)
+    model, processor = load_pretrained(name_or_path, model_device())
     return build_demo(model, processor, limits)
 
 

@@ -17,7 +17,8 @@ import torch  # noqa: E402
 
 import affectvlm  # noqa: E402
 
-EXAMPLE_FACE = Path(affectvlm.__file__).parent / "assets" / "example_face.ply"
+from affectvlm.bundled import DEFAULT_MODEL, EXAMPLE_FACE, load_pretrained  # noqa: E402
+
 SPACE = Path(__file__).parents[1] / "space"
 TINY_IMAGE = 32
 
@@ -53,15 +54,9 @@ def tiny():
     return tiny_model_and_processor()
 
 
-DEFAULT_MODEL = Path(affectvlm.__file__).parent / "assets" / "default_model"
-
-
 def bundled_model_label(mesh: Path) -> str:
     """The bundled model's top emotion for a mesh, straight from model + processor (no UI code involved)."""
-    from transformers import AutoModel, AutoProcessor
-
-    model = AutoModel.from_pretrained(DEFAULT_MODEL).eval()
-    processor = AutoProcessor.from_pretrained(DEFAULT_MODEL)
+    model, processor = load_pretrained(DEFAULT_MODEL)
     with torch.no_grad():
         logits = model(pixel_values=processor(meshes=str(mesh))["pixel_values"]).logits
     return model.config.id2label[int(logits.argmax())]

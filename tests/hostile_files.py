@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from affectvlm.bundled import EXAMPLES
+
 
 def _obj(vertices: list[str], faces: str = "f 1 2 3\n") -> bytes:
     return ("".join(f"v {v}\n" for v in vertices) + faces).encode()
@@ -107,6 +109,6 @@ def _write(folder: Path, files: dict[str, bytes]) -> list[Path]:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1])
-    example = Path(__file__).parents[1] / "affectvlm" / "assets" / "examples" / "happiness.ply"
+    example = EXAMPLES / "happiness.ply"
     for written in hostile_files(target, example) + non_face_files(target):
         print(written)

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from affectvlm.ui import EXAMPLES_DIR
+from affectvlm.bundled import EXAMPLES
 
 
 def _affectvlm(*args, cwd):
@@ -70,7 +70,7 @@ def test_a_reader_that_goes_away_gets_no_traceback(saved_model, example_face, tm
 
 
 def test_predict_scores_a_zip_or_folder_of_frames_as_one_sequence(saved_model, tmp_path):
-    archive = EXAMPLES_DIR / "surprise_sequence.zip"
+    archive = EXAMPLES / "surprise_sequence.zip"
     with zipfile.ZipFile(archive) as bundle:
         bundle.extractall(tmp_path / "unpacked")
     (folder,) = (tmp_path / "unpacked").iterdir()

@@ -1,26 +1,22 @@
 """The bundled default model: no copy of the package's code beside it, and it recognises its example face."""
 
-from pathlib import Path
-
 import torch
-from transformers import AutoModel, AutoProcessor
 
-import affectvlm
+from affectvlm.bundled import ASSETS, DEFAULT_MODEL, load_pretrained
 from affectvlm.evaluation.heldout import face_mask
 from affectvlm.model.meshes_affectvlm import load_mesh
 
-FOLDER = Path(affectvlm.__file__).parent / "assets" / "default_model"
+FOLDER = DEFAULT_MODEL
 
 
 def test_no_code_is_committed_beside_the_bundled_weights():
     """The package's classes load it; the export writes the remote code where the model leaves the package."""
     assert {"config.json", "model.safetensors", "processor_config.json"} <= {p.name for p in FOLDER.iterdir()}
-    assert not list(FOLDER.rglob("*.py"))
+    assert not list(ASSETS.rglob("*.py"))  # data only: no code copies, no package markers
 
 
 def test_bundled_model_recognises_the_example_face(example_face):
-    model = AutoModel.from_pretrained(FOLDER).eval()
-    processor = AutoProcessor.from_pretrained(FOLDER)
+    model, processor = load_pretrained(FOLDER)
     with torch.no_grad():
         probabilities = model(**processor(meshes=str(example_face))).logits.softmax(-1)[0]
     assert model.config.id2label[int(probabilities.argmax())] == "happiness"
@@ -28,8 +24,7 @@ def test_bundled_model_recognises_the_example_face(example_face):
 
 
 def test_every_bundled_example_gets_its_label_as_a_full_head_and_as_a_face_mask():
-    model = AutoModel.from_pretrained(FOLDER).eval()
-    processor = AutoProcessor.from_pretrained(FOLDER)
+    model, processor = load_pretrained(FOLDER)
     examples = sorted((FOLDER.parent / "examples").glob("*.ply"))
     assert {path.stem for path in examples} == set(model.config.emotion_labels)
     heads = [load_mesh(path) for path in examples]

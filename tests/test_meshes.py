@@ -8,6 +8,7 @@ import pytest
 import trimesh
 from PIL import Image
 
+from affectvlm.bundled import EXAMPLE_FACE
 from affectvlm.model import meshes_affectvlm
 from affectvlm.model.meshes_affectvlm import (
     MESH_READERS,
@@ -20,7 +21,6 @@ from affectvlm.model.meshes_affectvlm import (
 )
 from affectvlm.model.rendering_affectvlm import normalize_mesh
 
-EXAMPLE_FACE = Path(meshes_affectvlm.__file__).parents[1] / "assets" / "example_face.ply"
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,12 @@ import affectvlm
 from affectvlm import PIPELINE_TASK, MeshFormatError
 from affectvlm.cli import main as affectvlm_main
 from affectvlm.hub import export_model, load_model_and_processor
-from affectvlm.ui import EXAMPLES_DIR
+from affectvlm.bundled import EXAMPLES
 from affectvlm.ui.analysis import analyse_upload
 from conftest import DEFAULT_MODEL, tiny_model_and_processor
 
-FACES = sorted(EXAMPLES_DIR.glob("*.ply"))
-SEQUENCE = EXAMPLES_DIR / "surprise_sequence.zip"
+FACES = sorted(EXAMPLES.glob("*.ply"))
+SEQUENCE = EXAMPLES / "surprise_sequence.zip"
 ZERO_SHOT = ["happy", "sad", "bored"]
 
 CLEAN_PIPELINE = textwrap.dedent(

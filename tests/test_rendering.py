@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from affectvlm.bundled import EXAMPLE_FACE
 from affectvlm.model import meshes_affectvlm, rendering_affectvlm
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
 from affectvlm.model.rendering_affectvlm import RENDER_MODES, ViewSpec, normalize_mesh, render_views
 
-EXAMPLE_FACE = Path(meshes_affectvlm.__file__).parents[1] / "assets" / "example_face.ply"
 FRONT, LEFT, RIGHT = ViewSpec("front"), ViewSpec("left", yaw=30.0), ViewSpec("right", yaw=-30.0)
 SIZE = 128
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from affectvlm.bundled import EXAMPLES
 from affectvlm.data.layouts import load_sample, scan_dataset, write_synthetic_dataset
 from affectvlm.model import meshes_affectvlm
 from affectvlm.model.meshes_affectvlm import load_mesh
 from affectvlm.model.rendering_affectvlm import RENDER_BACKENDS, ViewSpec, render_batch, render_views
 
-EXAMPLES = Path(meshes_affectvlm.__file__).parents[1] / "assets" / "examples"
 VIEWS = [ViewSpec("frontal"), ViewSpec("left", 30.0), ViewSpec("right", -30.0), ViewSpec("above", 20.0, 15.0, 10.0)]
 SIZE = 64
 

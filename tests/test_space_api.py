@@ -17,8 +17,9 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from affectvlm.bundled import EXAMPLES
 from affectvlm.cli import main as affectvlm_main
-from affectvlm.ui import EXAMPLES_DIR, DemoLimits, hardware
+from affectvlm.ui import DemoLimits, hardware
 from conftest import serving_space, tiny_model_and_processor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def test_the_readme_example_runs_against_the_space(space_url, capsys, monkeypatc
     assert README_URL in code and len(code.strip().splitlines()) <= 5
     monkeypatch.chdir(REPO)  # the example names a bundled face by its path in the checkout
     printed = _run_python(code.replace(README_URL, space_url))
-    expected = _predict_json(capsys, EXAMPLES_DIR / "happiness.ply")["happiness.ply"]
+    expected = _predict_json(capsys, EXAMPLES / "happiness.ply")["happiness.ply"]
     label, scores = printed.split(" ", 1)
     assert label == expected["label"]
     assert ast.literal_eval(scores) == pytest.approx(expected["scores"], abs=1e-4)
@@ -73,13 +74,13 @@ def test_the_api_page_documents_predict_with_an_example_that_works(space_url, ca
     snippet = info["code_snippets"]["python"]
     assert "handle_file(" in snippet and "..." not in snippet
     result = ast.literal_eval(_run_python(snippet))  # the page's snippet prints the result
-    expected = _predict_json(capsys, EXAMPLES_DIR / result["file"])[result["file"]]
+    expected = _predict_json(capsys, EXAMPLES / result["file"])[result["file"]]
     assert result["label"] == expected["label"] and result["scores"] == pytest.approx(expected["scores"], abs=1e-4)
     assert set(result["view_weights"]) == {"frontal", "left", "right"} and result["frames"] == []
 
 
 def test_a_sequence_gets_every_frame_and_zero_shot_scores(client, capsys):
-    sequence = EXAMPLES_DIR / "surprise_sequence.zip"
+    sequence = EXAMPLES / "surprise_sequence.zip"
     result = client.predict(handle_file(str(sequence)), ["calm", "surprised"], api_name="/predict")
     expected = _predict_json(capsys, sequence)[sequence.name]
     assert result["file"] == sequence.name and result["label"] == expected["label"]
@@ -97,7 +98,7 @@ def test_bad_requests_get_a_clear_error(client, tmp_path):
     with pytest.raises(AppError, match=r"^broken\.ply: cannot parse as a \.ply mesh"):
         client.predict(handle_file(str(broken)), api_name="/predict")
     with pytest.raises(AppError, match="give at least two"):
-        client.predict(handle_file(str(EXAMPLES_DIR / "anger.ply")), ["calm"], api_name="/predict")
+        client.predict(handle_file(str(EXAMPLES / "anger.ply")), ["calm"], api_name="/predict")
     with pytest.raises(AppError, match="send the file itself"):  # a path on the server is never opened
         client.predict(str(REPO / "README.md"), api_name="/predict")
 
@@ -129,6 +130,6 @@ def test_on_zero_gpu_one_analysis_crosses_with_small_arguments(monkeypatch, tmp_
     model, processor = tiny_model_and_processor()
     analyse = hardware.analysis_on_device(model, processor)
     assert hardware.analysis_on_device(model, processor) is analyse  # the page and the API share one worker
-    analysis = analyse(EXAMPLES_DIR / "anger.ply", tmp_path, DemoLimits(), ["calm", "angry"])
+    analysis = analyse(EXAMPLES / "anger.ply", tmp_path, DemoLimits(), ["calm", "angry"])
     assert analysis.source == "anger.ply" and set(analysis.overall.zero_shot) == {"calm", "angry"}
     assert len(crossed) == 1 and len(crossed[0]) < 2_000

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from affectvlm.ui import EXAMPLES_DIR
-from affectvlm.cli import DEFAULT_MODEL as DEFAULT_MODEL_DIR
+from affectvlm.bundled import DEFAULT_MODEL as DEFAULT_MODEL_DIR
+from affectvlm.bundled import EXAMPLES
 from conftest import bundled_model_label, serving_space
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,8 +64,8 @@ def _save_screenshot(page, tmp_path: Path, name: str) -> Path:
 def test_uploading_a_face_shows_its_emotion(page, tmp_path):
     from playwright.sync_api import expect
 
-    expected = bundled_model_label(EXAMPLES_DIR / "happiness.ply")  # the page must show the model's answer
-    page.locator("input[type=file]").first.set_input_files(str(EXAMPLES_DIR / "happiness.ply"))
+    expected = bundled_model_label(EXAMPLES / "happiness.ply")  # the page must show the model's answer
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLES / "happiness.ply"))
     top_label = page.locator("#affectvlm-emotion [data-testid=label-output-value]")
     expect(top_label).to_have_text(expected, timeout=30_000)
     expect(page.locator("#affectvlm-status")).to_contain_text("happiness.ply", timeout=10_000)

@@ -7,7 +7,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from affectvlm.ui import EXAMPLES_DIR
+from affectvlm.bundled import EXAMPLES
 from conftest import bundled_model_label, load_space_app, serving_space
 
 # gradio's queue still calls pandas options that pandas 3 deprecates: its noise, not ours
@@ -39,8 +39,8 @@ def test_the_space_serves_the_bundled_model_unless_told_otherwise(tmp_path, monk
 
 
 def test_a_bundled_example_gets_its_label_views_viewer_and_status(client):
-    expected = bundled_model_label(EXAMPLES_DIR / "happiness.ply")  # what the model says, not what is true
-    result = _analyse(client, EXAMPLES_DIR / "happiness.ply", "happy, sad, bored")
+    expected = bundled_model_label(EXAMPLES / "happiness.ply")  # what the model says, not what is true
+    result = _analyse(client, EXAMPLES / "happiness.ply", "happy, sad, bored")
     assert result["emotion"]["label"] == expected
     assert [view["caption"].split()[0] for view in result["views"]] == ["frontal", "left", "right"]
     assert Path(result["viewer"]).read_bytes()[:4] == b"glTF"
@@ -51,7 +51,7 @@ def test_a_bundled_example_gets_its_label_views_viewer_and_status(client):
 
 
 def test_a_sequence_gets_a_timeline_and_a_mean_emotion(client):
-    result = _analyse(client, EXAMPLES_DIR / "surprise_sequence.zip")
+    result = _analyse(client, EXAMPLES / "surprise_sequence.zip")
     assert result["emotion"]["label"] == "surprise"
     assert result["timeline"]["visible"] is True
     assert len(result["timeline"]["value"]["data"]) == 5 * len(result["emotion"]["confidences"])
@@ -75,13 +75,13 @@ def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_
 
 def test_the_zero_shot_text_is_optional_and_its_api_example_is_accepted(client):
     viewer, views, emotion, weights, zero_shot, timeline, status = client.predict(
-        handle_file(str(EXAMPLES_DIR / "sadness.ply")), api_name="/analyse")
+        handle_file(str(EXAMPLES / "sadness.ply")), api_name="/analyse")
     assert not zero_shot and status.startswith("`sadness.ply`: **")
     (text,) = [p for p in client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/analyse"][
         "parameters"] if p["parameter_name"] == "emotions_text"]
     assert text["parameter_has_default"] is True
     example = text["example_input"]
-    scores = _analyse(client, EXAMPLES_DIR / "sadness.ply", example)["zero_shot"]
+    scores = _analyse(client, EXAMPLES / "sadness.ply", example)["zero_shot"]
     assert {row["label"] for row in scores["confidences"]} == {part.strip() for part in example.split(",")}
 
 

@@ -13,9 +13,10 @@ import torch
 from conftest import tiny_model_and_processor
 
 import affectvlm
-from affectvlm.cli import DEFAULT_MODEL, build_parser
+from affectvlm.bundled import DEFAULT_MODEL, EXAMPLES
+from affectvlm.cli import build_parser
 from affectvlm.model import meshes_affectvlm
-from affectvlm.ui import EXAMPLES_DIR, DemoLimits, InputError, bundled_examples
+from affectvlm.ui import DemoLimits, InputError, bundled_examples
 from affectvlm.ui.analysis import analyse_upload
 from affectvlm.ui.archives import extract_frames, natural_key
 from affectvlm.ui.handlers import analyse_handler
@@ -48,7 +49,7 @@ def _files_under(folder: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def face_bytes() -> bytes:
-    return (EXAMPLES_DIR / "happiness.ply").read_bytes()
+    return (EXAMPLES / "happiness.ply").read_bytes()
 
 
 # --- zip safety -------------------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def test_a_face_gets_probabilities_view_weights_zero_shot_scores_views_and_a_glb
 
 
 def test_a_sequence_is_scored_per_frame_and_as_a_whole_by_the_model(tiny_pair, tmp_path, face_bytes):
-    sad = (EXAMPLES_DIR / "sadness.ply").read_bytes()
+    sad = (EXAMPLES / "sadness.ply").read_bytes()
     archive = _zip(tmp_path / "clip.zip", {"clip/f_1.ply": face_bytes, "clip/f_2.ply": sad, "clip/f_10.ply": face_bytes})
     analysis = _analyse(archive, tiny_pair, tmp_path)
     assert analysis.is_sequence
@@ -266,10 +267,10 @@ def test_the_handler_cleans_up_and_leaves_only_the_viewer_file_in_gradios_cache(
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the request folders go
     handler = analyse_handler(*tiny_pair, DemoLimits(), str(tmp_path / "cache"))
-    outputs = handler(str(EXAMPLES_DIR / "surprise_sequence.zip"))  # the zero-shot text is optional
+    outputs = handler(str(EXAMPLES / "surprise_sequence.zip"))  # the zero-shot text is optional
     assert len(outputs) == 7 and Path(outputs[0]).suffix == ".glb" and outputs[-1].startswith("`surprise_sequence.zip`")
     assert sorted(path.suffix for path in _files_under(tmp_path / "cache")) == [".glb", ".png", ".png", ".png"]
-    again = handler(str(EXAMPLES_DIR / "surprise_sequence.zip"), "")
+    again = handler(str(EXAMPLES / "surprise_sequence.zip"), "")
     # the same upload again gets files of its own: nothing a client may be downloading is rewritten
     assert again[0] != outputs[0] and Path(outputs[0]).read_bytes() == Path(again[0]).read_bytes()
     assert {Path(path).parent for path, _ in again[1]} == {Path(again[0]).parent}
@@ -301,10 +302,12 @@ def test_the_page_embeds_in_another_app(tiny_pair):
     assert "analyse" in {dependency.api_name for dependency in host.fns.values()}
 
 
-def test_build_demo_refuses_a_model_without_class_prompts():
-    model = affectvlm.AffectVLMModel(tiny_model_and_processor()[0].config)
-    with pytest.raises(ValueError, match="no class prompts"):
-        build_demo(model, tiny_model_and_processor()[1])
+@pytest.mark.parametrize("class_scorer", ["prompts", "centroids"])
+def test_build_demo_refuses_a_model_that_cannot_score_its_labels(class_scorer):
+    config = tiny_model_and_processor()[0].config
+    config.class_scorer = class_scorer
+    with pytest.raises(ValueError, match="neither class prompts .* nor class centroids"):
+        build_demo(affectvlm.AffectVLMModel(config), tiny_model_and_processor()[1])
 
 
 def test_the_demo_command_maps_its_flags_onto_the_limits(capsys):

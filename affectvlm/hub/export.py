@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoModel, AutoProcessor
 from transformers.dynamic_module_utils import custom_object_save
 
+from ..bundled import load_pretrained
 from ..model import PIPELINE_TASK, AffectVLMModel, AffectVLMPipeline, AffectVLMProcessor
 from .card import build_model_card
 from .folders import claim_output_folder, write_marker
@@ -26,8 +26,7 @@ RESULTS_FOLDER = "evaluation"
 def load_model_and_processor(model_dir: str | Path) -> tuple[AffectVLMModel, AffectVLMProcessor]:
     """The model and processor as this package's classes, so that the exported code is the package's code
     (never a stale copy of remote code that travelled with the folder)."""
-    model = AutoModel.from_pretrained(model_dir).eval()
-    processor = AutoProcessor.from_pretrained(model_dir)
+    model, processor = load_pretrained(model_dir)
     if not isinstance(model, AffectVLMModel) or not isinstance(processor, AffectVLMProcessor):
         raise TypeError(
             f"{model_dir} loaded as {type(model).__module__}.{type(model).__name__} and "

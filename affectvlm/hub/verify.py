@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..bundled import EXAMPLE_FACE
 from ..model import AffectVLMModel, AffectVLMProcessor
 
 logger = logging.getLogger(__name__)
 
-EXAMPLE_FACE = Path(__file__).resolve().parents[1] / "assets" / "example_face.ply"
 COMPARED = ("pixel_values", "logits", "face_embeds", "pipeline_scores")
 # Same code, weights and CPU in both processes: anything beyond float rounding is a real difference.
 ATOL = 1e-5

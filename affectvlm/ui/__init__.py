@@ -12,7 +12,7 @@ is first used, so `affectvlm predict` does not pay for it.
 
 from .limits import DemoLimits, InputError
 
-_LAYOUT_NAMES = ("EXAMPLES_DIR", "build_demo", "bundled_examples", "launch_demo")
+_LAYOUT_NAMES = ("build_demo", "bundled_examples", "launch_demo")
 
 
 def __getattr__(name: str):

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..bundled import EXAMPLES
 from .analysis import mesh_suffixes
 from .api import add_predict_endpoint
 from .handlers import LastErrors, analyse_handler, error_handler
 from .limits import DemoLimits
 from .presentation import IDLE_STATUS
 
-EXAMPLES_DIR = Path(__file__).parent.parent / "assets" / "examples"
 # Gradio's cache (uploads, the viewer's .glb, the gallery's images): every hour, drop what is a day old.
 CACHE_SCHEDULE = (3600, 86400)
 # The example the API page shows for the zero-shot text (Gradio's default for a Textbox, "Hello!!", is refused).
@@ -31,7 +31,7 @@ Type your own emotions to score them zero-shot.
 
 def bundled_examples() -> list[Path]:
     """The example faces shipped with the package (one per emotion, one sequence), sorted by name."""
-    return sorted(path for path in EXAMPLES_DIR.iterdir() if path.suffix in {".ply", ".zip"})
+    return sorted(path for path in EXAMPLES.iterdir() if path.suffix in {".ply", ".zip"})
 
 
 def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks:
@@ -41,51 +41,23 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
     Analytics are off: the page makes no request beyond its own server.
     """
     if not model.has_classes:
-        raise ValueError("the model has no class prompts: call model.set_class_prompts(**processor.class_prompt_inputs())")
+        raise ValueError("the model cannot score its labels: it has neither class prompts "
+                         "(model.set_class_prompts(**processor.class_prompt_inputs())) nor class centroids")
     examples = bundled_examples()
     with gr.Blocks(title="AffectVLM", delete_cache=CACHE_SCHEDULE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
-                upload = gr.File(label=f"Face mesh ({' '.join(mesh_suffixes())}) or .zip of frames",
-                                 type="filepath", height=120)
-                emotions = _with_api_example(gr.Textbox(label="Zero-shot emotions (optional)",
-                                                        placeholder="e.g. bored, confused, proud, happy",
-                                                        info="Comma-separated; press Enter or Analyse."),
-                                             ZERO_SHOT_EXAMPLE)
-                analyse_button = gr.Button("Analyse", variant="primary")
-                gr.Examples(examples=[[str(path)] for path in examples], inputs=[upload],
-                            example_labels=[path.stem.replace("_", " ") for path in examples],
-                            label="Synthetic examples (a held-out identity)")
-                gr.Markdown(
-                    f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
-                    "(frame_2 before frame_10). Its emotion is the model's: frame embeddings pooled over time.\n\n"
-                    "The bundled default model has only seen synthetic faces; do not use it to judge anyone."
-                )
+                upload, emotions, analyse_button = _input_column(examples, limits)
             with gr.Column(scale=2):
-                status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="affectvlm-status")
-                with gr.Row():
-                    viewer = gr.Model3D(label="Face", height=300, interactive=False)
-                    views = gr.Gallery(label="Rendered views", columns=3, height=300, object_fit="contain",
-                                       interactive=False)
-                with gr.Row():
-                    emotion_scores = gr.Label(label="Emotion", num_top_classes=len(model.config.emotion_labels),
-                                              elem_id="affectvlm-emotion")
-                    # Under mean fusion every view weighs 1/3 by design: a panel of equal bars would say nothing.
-                    weighs_views = model.config.view_fusion != "mean"
-                    view_weights = gr.Label(label="View contributions", show_heading=False, visible=weighs_views,
-                                            elem_id="affectvlm-view-weights")
-                    zero_shot = gr.Label(label="Zero-shot emotions", elem_id="affectvlm-zero-shot")
-                timeline = gr.LinePlot(x="frame", y="probability", color="emotion", y_lim=[0, 1],
-                                       label="Emotion per frame", visible=False, elem_id="affectvlm-timeline")
-        if not weighs_views:
+                outputs = _output_column(model)
+        if model.config.view_fusion == "mean":
             gr.Markdown("View contributions: equal by design (this model fuses its views by a plain mean).",
                         elem_id="affectvlm-view-fusion")
-        outputs = [viewer, views, emotion_scores, view_weights, zero_shot, timeline, status]
         errors = LastErrors()
         analysis = gr.on(
             triggers=[upload.change, analyse_button.click, emotions.submit],
-            fn=analyse_handler(model, processor, limits, viewer.GRADIO_CACHE, errors),
+            fn=analyse_handler(model, processor, limits, outputs[0].GRADIO_CACHE, errors),
             inputs=[upload, emotions],
             outputs=outputs,
             api_name="analyse",
@@ -106,3 +78,39 @@ def launch_demo(demo: gr.Blocks, limits: DemoLimits = DemoLimits(), host: str | 
                 port: int | None = None, **launch_options) -> None:
     """Serve the page (blocking unless `prevent_thread_lock=True`), refusing uploads over the size limit."""
     demo.launch(server_name=host, server_port=port, max_file_size=limits.max_upload_bytes, **launch_options)
+
+
+def _input_column(examples: list[Path], limits: DemoLimits) -> tuple[gr.File, gr.Textbox, gr.Button]:
+    """Upload, zero-shot emotions, the Analyse button and the bundled examples."""
+    upload = gr.File(label=f"Face mesh ({' '.join(mesh_suffixes())}) or .zip of frames", type="filepath", height=120)
+    emotions = _with_api_example(gr.Textbox(label="Zero-shot emotions (optional)",
+                                            placeholder="e.g. bored, confused, proud, happy",
+                                            info="Comma-separated; press Enter or Analyse."), ZERO_SHOT_EXAMPLE)
+    analyse_button = gr.Button("Analyse", variant="primary")
+    gr.Examples(examples=[[str(path)] for path in examples], inputs=[upload],
+                example_labels=[path.stem.replace("_", " ") for path in examples],
+                label="Synthetic examples (a held-out identity)")
+    gr.Markdown(
+        f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
+        "(frame_2 before frame_10). Its emotion is the model's: frame embeddings pooled over time.\n\n"
+        "The bundled default model has only seen synthetic faces; do not use it to judge anyone."
+    )
+    return upload, emotions, analyse_button
+
+
+def _output_column(model) -> list:
+    """The viewer, views, score panels, timeline and status line, in the order the handlers fill them."""
+    status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="affectvlm-status")
+    with gr.Row():
+        viewer = gr.Model3D(label="Face", height=300, interactive=False)
+        views = gr.Gallery(label="Rendered views", columns=3, height=300, object_fit="contain", interactive=False)
+    with gr.Row():
+        emotion_scores = gr.Label(label="Emotion", num_top_classes=len(model.config.emotion_labels),
+                                  elem_id="affectvlm-emotion")
+        # Under mean fusion every view weighs 1/3 by design: a panel of equal bars would say nothing.
+        view_weights = gr.Label(label="View contributions", show_heading=False,
+                                visible=model.config.view_fusion != "mean", elem_id="affectvlm-view-weights")
+        zero_shot = gr.Label(label="Zero-shot emotions", elem_id="affectvlm-zero-shot")
+    timeline = gr.LinePlot(x="frame", y="probability", color="emotion", y_lim=[0, 1], label="Emotion per frame",
+                           visible=False, elem_id="affectvlm-timeline")
+    return [viewer, views, emotion_scores, view_weights, zero_shot, timeline, status]
