@@ -236,7 +236,7 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         frame_views = self.get_view_features(pixel_values.flatten(0, 1))  # (batch * frames, views, dim)
         frame_embeds, frame_view_weights = self.view_fusion(frame_views)
         frame_embeds = frame_embeds.view(batch, frames, -1)
-        face_embeds, frame_weights = self.temporal_pooling(frame_embeds)
+        face_embeds, frame_weights = self.pool_frames(frame_embeds)
         # per-view embeddings of the sequence, pooled over frames alike, for the multiview losses
         view_embeds = F.normalize(
             torch.einsum("bt,btvd->bvd", frame_weights, frame_views.view(batch, frames, *frame_views.shape[1:])), dim=-1
@@ -244,6 +244,11 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         view_weights = torch.einsum("bt,btv->bv", frame_weights, frame_view_weights.view(batch, frames, -1))
         return {"view_embeds": view_embeds, "face_embeds": face_embeds, "view_weights": view_weights,
                 "frame_embeds": frame_embeds, "frame_weights": frame_weights}
+
+    def pool_frames(self, frame_embeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, frames, dim) frame embeddings -> (sequence embeddings, frame weights), by the model's temporal
+        pooling: also for frames embedded apart (the Space embeds a long upload a few frames at a time)."""
+        return self.temporal_pooling(frame_embeds)
 
     def get_face_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Unit-norm fused face embeddings (batch, dim); for 4D input, one per sequence."""

@@ -262,36 +262,40 @@ class AffectVLMProcessor(ProcessorMixin):
             raise ValueError("pass one of `meshes`, `sequences` (to render) or `images` (already rendered)")
         if meshes is None and sequences is None and images is None and text is None and labels is None:
             raise ValueError("nothing to process: pass meshes, sequences, images, text or labels")
-        if meshes is not None:
-            if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
-                meshes = [meshes]
-            images = list(self.render_batch(meshes))
         data = {}
-        if images is not None:
-            data["pixel_values"] = self.pixel_values(images)
-        if sequences is not None:
-            clips = [self._sequence_pixels(frames, num_frames, frame_sampling) for frames in sequences]
-            if len({clip.shape[0] for clip in clips}) > 1:
-                raise ValueError(f"sequences have {[clip.shape[0] for clip in clips]} frames: pass num_frames")
-            data["pixel_values"] = torch.stack(clips)
-        count = data["pixel_values"].shape[0] if data else len(labels if labels is not None else _as_list(text))
-
-        label_names = None
+        pixels = self._pixels_of(meshes, sequences, images, num_frames, frame_sampling)
+        if pixels is not None:
+            data["pixel_values"] = pixels
+        count = len(pixels) if pixels is not None else len(labels if labels is not None else _as_list(text))
         if labels is not None:
             if len(labels) != count:
                 raise ValueError(f"got {count} faces but {len(labels)} labels")
-            indices = [self._label_index(label) for label in labels]
-            label_names = [self.emotion_labels[index] for index in indices]
-            data["labels"] = torch.tensor(indices, dtype=torch.long)
-        if text is None and label_names is not None:
-            text = training_prompts(label_names, metadata, augment=augment_prompts, seed=prompt_seed,
-                                    templates=self.class_prompt_templates)
+            data["labels"] = torch.tensor([self._label_index(label) for label in labels], dtype=torch.long)
+            if text is None:
+                names = [self.emotion_labels[index] for index in data["labels"].tolist()]
+                text = training_prompts(names, metadata, augment=augment_prompts, seed=prompt_seed,
+                                        templates=self.class_prompt_templates)
         if text is not None:
             text = _as_list(text)
             if len(text) != count:
                 raise ValueError(f"got {count} faces but {len(text)} prompts")
             data.update(self._tokenize(text))
         return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _pixels_of(self, meshes, sequences, images, num_frames: int | None, frame_sampling: str) -> torch.Tensor | None:
+        """Pixel values of whichever input was given (meshes rendered here, sequences, or rendered views)."""
+        if meshes is not None:
+            if not isinstance(meshes, (list, tuple)) or _is_vertices_faces_pair(meshes):
+                meshes = [meshes]
+            images = list(self.render_batch(meshes))
+        if images is not None:
+            return self.pixel_values(images)
+        if sequences is None:
+            return None
+        clips = [self._sequence_pixels(frames, num_frames, frame_sampling) for frames in sequences]
+        if len({clip.shape[0] for clip in clips}) > 1:
+            raise ValueError(f"sequences have {[clip.shape[0] for clip in clips]} frames: pass num_frames")
+        return torch.stack(clips)
 
     def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
         """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""

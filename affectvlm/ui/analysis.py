@@ -7,10 +7,13 @@ over the frame embeddings, exactly what the model computes for (batch, frames, v
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -18,7 +21,6 @@ from PIL import Image
 from ..model.meshes_affectvlm import MESH_READERS, FaceMesh, MeshFormatError, load_mesh
 from .archives import extract_frames
 from .limits import DemoLimits, InputError, megabytes
-from .prompts import emotion_class_embeddings
 from .viewer import display_views, glb_bytes
 
 FRAMES_PER_BATCH = 8
@@ -112,29 +114,43 @@ def _probabilities(names: Sequence[str], rows: torch.Tensor) -> list[dict[str, f
     return [{name: float(value) for name, value in zip(names, row)} for row in rows.float().cpu()]
 
 
-@torch.no_grad()
-def _score_batch(model, processor, views: list[list[Image.Image]], zero_shot_classes: torch.Tensor | None):
-    pixel_values = processor(images=views)["pixel_values"].to(model.device)
-    output = model(pixel_values=pixel_values)
-    zero_shot = None
-    if zero_shot_classes is not None:
-        zero_shot = model.class_logits(output.face_embeds, zero_shot_classes).softmax(dim=-1)
-    return output.logits.softmax(dim=-1), output.view_weights, zero_shot, output.face_embeds
+@dataclass(frozen=True)
+class _Scorer:
+    """The model's one scorer, against its own labels and (when given) the visitor's zero-shot emotions."""
 
+    model: Any
+    processor: Any
+    zero_shot_emotions: tuple[str, ...] = ()
 
-@torch.no_grad()
-def _sequence_scores(model, name: str, frame_embeds: torch.Tensor, view_weights: torch.Tensor, view_names,
-                     zero_shot_emotions, zero_shot_classes) -> FrameScores:
-    """The sequence's scores from its frame embeddings, pooled over time by the model's temporal pooling."""
-    sequence, frame_weights = model.temporal_pooling(frame_embeds.unsqueeze(0))
-    emotions = model.class_logits(sequence).softmax(dim=-1)
-    pooled_view_weights = frame_weights @ view_weights
-    zero_shot = [{}]
-    if zero_shot_classes is not None:
-        zero_shot = _probabilities(zero_shot_emotions, model.class_logits(sequence, zero_shot_classes).softmax(dim=-1))
-    labels = model.config.emotion_labels
-    return FrameScores(name, _probabilities(labels, emotions)[0], _probabilities(view_names, pooled_view_weights)[0],
-                       zero_shot[0])
+    @cached_property
+    def zero_shot_classes(self) -> torch.Tensor | None:
+        if not self.zero_shot_emotions:
+            return None
+        with torch.no_grad():
+            return self.model.get_class_embeddings(**self.processor.zero_shot_inputs(list(self.zero_shot_emotions)))
+
+    def _scores(self, names: list[str], embeds: torch.Tensor, view_weights: torch.Tensor) -> list[FrameScores]:
+        """One FrameScores per row of face (or sequence) embeddings and view weights."""
+        labels, view_names = self.model.config.emotion_labels, [view["name"] for view in self.processor.views]
+        emotions = _probabilities(labels, self.model.class_logits(embeds).softmax(dim=-1))
+        zero_shot = [{}] * len(embeds)
+        if self.zero_shot_classes is not None:
+            zero_shot = _probabilities(self.zero_shot_emotions,
+                                       self.model.class_logits(embeds, self.zero_shot_classes).softmax(dim=-1))
+        weights = _probabilities(view_names, view_weights)
+        return [FrameScores(*row) for row in zip(names, emotions, weights, zero_shot)]
+
+    @torch.no_grad()
+    def faces(self, names: list[str], views: list[list[Image.Image]]) -> tuple[list[FrameScores], torch.Tensor, torch.Tensor]:
+        """Scores of a batch of faces, with their face embeddings and view weights (for pooling a sequence)."""
+        output = self.model(pixel_values=self.processor(images=views)["pixel_values"].to(self.model.device))
+        return self._scores(names, output.face_embeds, output.view_weights), output.face_embeds, output.view_weights
+
+    @torch.no_grad()
+    def sequence(self, name: str, frame_embeds: torch.Tensor, view_weights: torch.Tensor) -> FrameScores:
+        """The sequence's scores: its frame embeddings pooled over time by the model's temporal pooling."""
+        sequence, frame_weights = self.model.pool_frames(frame_embeds.unsqueeze(0))
+        return self._scores([name], sequence, frame_weights @ view_weights)[0]
 
 
 def analyse_upload(
@@ -150,31 +166,20 @@ def analyse_upload(
     `zero_shot_emotions` (already parsed, at least two) are scored as extra classes alongside the model's own.
     """
     files = _frame_files(upload, workdir, limits)
-    labels = model.config.emotion_labels
-    view_names = [view["name"] for view in processor.views]
-    zero_shot_classes = None
-    if zero_shot_emotions:
-        zero_shot_classes = emotion_class_embeddings(model, processor, list(zero_shot_emotions))
-
+    scorer = _Scorer(model, processor, tuple(zero_shot_emotions))
     frames: list[FrameScores] = []
     embeds, view_weights = [], []
     for start in range(0, len(files), FRAMES_PER_BATCH):
         batch = files[start:start + FRAMES_PER_BATCH]
         views = [_render(processor, load_face(path, name, limits), path, name) for name, path in batch]
-        emotions, weights, zero_shot, face_embeds = _score_batch(model, processor, views, zero_shot_classes)
+        scores, face_embeds, weights = scorer.faces([name for name, _ in batch], views)
+        frames += scores
         embeds.append(face_embeds)
         view_weights.append(weights)
-        zero_shot_rows = _probabilities(zero_shot_emotions, zero_shot) if zero_shot is not None else [{}] * len(batch)
-        for (name, _), emotion_row, weight_row, zero_shot_row in zip(
-            batch, _probabilities(labels, emotions), _probabilities(view_names, weights), zero_shot_rows
-        ):
-            frames.append(FrameScores(name, emotion_row, weight_row, zero_shot_row))
-
     if len(frames) == 1:
-        overall = FrameScores(upload.name, frames[0].emotions, frames[0].view_weights, frames[0].zero_shot)
+        overall = dataclasses.replace(frames[0], name=upload.name)
     else:
-        overall = _sequence_scores(model, upload.name, torch.cat(embeds), torch.cat(view_weights), view_names,
-                                   zero_shot_emotions, zero_shot_classes)
+        overall = scorer.sequence(upload.name, torch.cat(embeds), torch.cat(view_weights))
     top = max(overall.emotions, key=overall.emotions.get)
     shown = max(range(len(frames)), key=lambda index: frames[index].emotions[top])
     name, path = files[shown]

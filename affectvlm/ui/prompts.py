@@ -1,15 +1,10 @@
-"""Zero-shot emotions typed by a visitor: parse the comma-separated list, embed each emotion as a class.
-
-Each emotion is embedded the way the model embeds its own classes: the model's prompt templates ("a photo of
-a {adjective} face.", ...) filled with the emotion, tokenised with the processor's tokenizer, embedded by the
-text tower and averaged into one unit-norm class embedding.
-"""
+"""Zero-shot emotions typed by a visitor: the comma-separated list parsed and checked. Each emotion is then
+scored as the model scores its own classes (`processor.zero_shot_inputs`: its prompt templates filled with the
+emotion, embedded and averaged)."""
 
 from __future__ import annotations
 
 import re
-
-import torch
 
 from .limits import InputError
 
@@ -38,9 +33,3 @@ def parse_emotions(text: str | None, max_count: int) -> list[str]:
     if too_long:
         raise InputError(f"{SOURCE}: {too_long[0]!r} is longer than {MAX_EMOTION_CHARACTERS} characters")
     return emotions
-
-
-@torch.no_grad()
-def emotion_class_embeddings(model, processor, emotions: list[str]) -> torch.Tensor:
-    """(len(emotions), dim) unit-norm class embeddings, each the mean over the processor's prompt templates."""
-    return model.get_class_embeddings(**processor.zero_shot_inputs(emotions))
