@@ -34,8 +34,10 @@ from affectvlm.hub import (
     EXPORT_MARKER,
     SPACE_HARDWARE,
     SPACE_MARKER,
+    CardInputs,
     ExportCheckError,
     OutputFolderError,
+    HubRepo,
     RecordError,
     build_model_card,
     export_and_check,
@@ -108,20 +110,19 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.card_only:
             heldout = json.loads(args.heldout_results.read_text()) if args.heldout_results else None
-            card = build_model_card(args.model, model_id=args.repo_id or str(args.model), model_name=args.name,
-                                    results=results, training_summary=training_summary, card_dir=args.card_dir,
-                                    heldout=heldout)
-            card.save(args.model / "README.md")
+            inputs = CardInputs(args.repo_id or str(args.model), args.name, results, training_summary, heldout,
+                                args.card_dir)
+            build_model_card(args.model, inputs).save(args.model / "README.md")
             logger.info("wrote %s", args.model / "README.md")
             return 0
 
         out = args.out or Path(tempfile.mkdtemp(prefix="affectvlm-export-"))
-        folder, _ = export_and_check(args.model, out, model_id=args.repo_id, model_name=args.name, results=results,
-                                     training_summary=training_summary, mesh=args.mesh, card_dir=args.card_dir)
+        inputs = CardInputs(args.repo_id, args.name, results, training_summary, card_dir=args.card_dir)
+        folder, _ = export_and_check(args.model, out, inputs, mesh=args.mesh)
         if args.dry_run:
             logger.info("dry run: the checked export is in %s; nothing uploaded", folder)
         else:
-            upload_folder_to_hub(folder, args.repo_id, token=token, private=args.private,
+            upload_folder_to_hub(folder, HubRepo(args.repo_id, private=args.private), token=token,
                                  ignore_patterns=[EXPORT_MARKER], commit_message="Upload AffectVLM model")
 
         if args.space_out:
@@ -130,9 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                         args.space_hardware)
             if args.space_repo_id and not args.dry_run:
                 sdk = (metadata_load(space / "README.md") or {}).get("sdk")
-                upload_folder_to_hub(space, args.space_repo_id, repo_type="space", token=token,
-                                     private=args.private, space_sdk=sdk, ignore_patterns=[SPACE_MARKER],
-                                     commit_message="Upload AffectVLM Space")
+                upload_folder_to_hub(space, HubRepo(args.space_repo_id, "space", args.private, sdk), token=token,
+                                     ignore_patterns=[SPACE_MARKER], commit_message="Upload AffectVLM Space")
     except (ExportCheckError, OutputFolderError, RecordError, FileNotFoundError, ValueError) as error:
         logger.error("push_to_hub: error: %s", error)
         return 1

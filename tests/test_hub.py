@@ -24,6 +24,8 @@ from affectvlm.hub import (
     ExportCheckError,
     OutputFolderError,
     RecordError,
+    CardInputs,
+    HubRepo,
     build_model_card,
     check_export,
     load_model_and_processor,
@@ -113,8 +115,8 @@ def space_dir(tmp_path) -> Path:
 
 def test_card_model_index_holds_the_results_means(model_folder, tmp_path):
     results = [load_results(RESULTS_3D), load_results(RESULTS_4D)]
-    card = build_model_card(model_folder, model_id=REPO_ID, results=results,
-                            training_summary=load_training_summary(TRAINING_SUMMARY))
+    card = build_model_card(model_folder, CardInputs(REPO_ID, results=results,
+                                                     training_summary=load_training_summary(TRAINING_SUMMARY)))
     card.save(tmp_path / "README.md")
 
     data = ModelCard.load(tmp_path / "README.md").data
@@ -139,7 +141,7 @@ def test_card_model_index_holds_the_results_means(model_folder, tmp_path):
 
 def test_card_tables_hold_every_fold_and_class(model_folder):
     raw = json.loads(RESULTS_3D.read_text())
-    text = build_model_card(model_folder, model_id=REPO_ID, results=[load_results(RESULTS_3D)]).text
+    text = build_model_card(model_folder, CardInputs(REPO_ID, results=[load_results(RESULTS_3D)])).text
     for fold in raw["folds"]:
         accuracy, macro_f1 = 100 * fold["accuracy"], 100 * fold["macro_f1"]
         assert f"| {fold['fold']} | {fold['num_samples']} | {accuracy:.2f} | {macro_f1:.2f} |" in text
@@ -228,7 +230,7 @@ def test_a_non_empty_folder_that_is_not_an_export_is_never_overwritten(model_fol
 
 def test_upload_creates_the_repo_and_uploads_the_folder(dry_run_export):
     api = RecordingHubApi()
-    url = upload_folder_to_hub(dry_run_export, REPO_ID, private=True, ignore_patterns=[EXPORT_MARKER], api=api)
+    url = upload_folder_to_hub(dry_run_export, HubRepo(REPO_ID, private=True), ignore_patterns=[EXPORT_MARKER], api=api)
     assert url.startswith(f"https://huggingface.co/{REPO_ID}")
     (create, repo_id, create_args), (upload, upload_id, upload_args) = api.calls
     assert (create, repo_id, upload, upload_id) == ("create_repo", REPO_ID, "upload_folder", REPO_ID)

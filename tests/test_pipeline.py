@@ -17,9 +17,9 @@ from transformers import pipeline
 
 import affectvlm
 from affectvlm import PIPELINE_TASK, MeshFormatError
-from affectvlm.cli import main as affectvlm_main
-from affectvlm.hub import export_model, load_model_and_processor
 from affectvlm.bundled import EXAMPLES
+from affectvlm.cli import main as affectvlm_main
+from affectvlm.hub import CardInputs, export_model, load_model_and_processor
 from affectvlm.ui.analysis import analyse_upload
 from conftest import DEFAULT_MODEL, tiny_model_and_processor
 
@@ -50,7 +50,7 @@ CLEAN_PIPELINE = textwrap.dedent(
 def exported_default_model(tmp_path_factory) -> Path:
     model, processor = load_model_and_processor(DEFAULT_MODEL)
     return export_model(model, processor, tmp_path_factory.mktemp("export") / "default", source=DEFAULT_MODEL,
-                        model_id="someone/affectvlm")
+                        card=CardInputs("someone/affectvlm"))
 
 
 def _predict_json(capsys, files) -> dict[str, dict]:

@@ -3,16 +3,18 @@
 Run it through scripts/push_to_hub.py; the template and default metadata of the card live in hub_card/.
 """
 
-from .card import build_model_card, find_card_dir
+from .card import CardInputs, build_model_card, find_card_dir
 from .export import EXPORT_MARKER, export_model, load_model_and_processor
 from .folders import OutputFolderError
 from .publish import export_and_check
-from .push import upload_folder_to_hub
+from .push import HubRepo, upload_folder_to_hub
 from .records import RecordError, load_results, load_training_summary
 from .space import SPACE_HARDWARE, SPACE_MARKER, prepare_space
 from .verify import EXAMPLE_FACE, ExportCheck, ExportCheckError, check_export
 
 __all__ = [
+    "CardInputs",
+    "HubRepo",
     "EXAMPLE_FACE",
     "EXPORT_MARKER",
     "SPACE_HARDWARE",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,27 +37,35 @@ def find_card_dir(card_dir: str | Path | None = None) -> Path:
     return folder
 
 
-def build_model_card(
-    model_dir: str | Path,
-    *,
-    model_id: str,
-    model_name: str | None = None,
-    results: Sequence[dict[str, Any]] = (),
-    training_summary: dict[str, Any] | None = None,
-    card_dir: str | Path | None = None,
-    heldout: dict[str, Any] | None = None,
-) -> ModelCard:
-    """The card of the model saved in `model_dir`.
+@dataclass(frozen=True)
+class CardInputs:
+    """Everything a model card is built from besides the model folder: no number on the card comes from elsewhere.
 
     model_id: what users pass to from_pretrained (the Hub repo id, or a local path for a bundled model).
     model_name: the card's title and model-index name; default: the last part of `model_id`.
     results: evaluation results records (records.load_results); each gives a model-index entry and tables.
     training_summary: the trainer's training_summary.json (records.load_training_summary), if any.
     heldout: scripts/evaluate_heldout.py's heldout_results.json, if any: the model beside the baselines.
+    card_dir: the template folder (default: hub_card/ of this checkout).
     """
-    card_dir = find_card_dir(card_dir)
+
+    model_id: str
+    model_name: str | None = None
+    results: Sequence[dict[str, Any]] = ()
+    training_summary: dict[str, Any] | None = None
+    heldout: dict[str, Any] | None = None
+    card_dir: str | Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model_name or self.model_id.rstrip("/").split("/")[-1]
+
+
+def build_model_card(model_dir: str | Path, inputs: CardInputs) -> ModelCard:
+    """The card of the model saved in `model_dir`."""
+    card_dir = find_card_dir(inputs.card_dir)
     facts = read_model_facts(model_dir)
-    name = model_name or model_id.rstrip("/").split("/")[-1]
+    name, results, training_summary = inputs.name, list(inputs.results), inputs.training_summary
     metadata = yaml.safe_load((card_dir / METADATA_NAME).read_text())
     for result in results:
         if list(result["labels"]) != facts.labels:
@@ -75,7 +84,7 @@ def build_model_card(
         card_data,
         template_path=str(card_dir / TEMPLATE_NAME),
         title=name,
-        model_id=model_id,
+        model_id=inputs.model_id,
         facts=facts,
         parameters=format_count(facts.num_parameters),
         views=", ".join(_describe_view(view) for view in facts.views),
@@ -83,7 +92,7 @@ def build_model_card(
         synthetic_training=bool(training_dataset and training_dataset.get("synthetic")),
         evaluations=[evaluation_tables(result) for result in results],
         synthetic_evaluation=any(result["dataset"].get("synthetic") for result in results),
-        heldout=heldout_tables(heldout) if heldout else None,
+        heldout=heldout_tables(inputs.heldout) if inputs.heldout else None,
     )
 
 

@@ -12,7 +12,7 @@ from transformers.dynamic_module_utils import custom_object_save
 
 from ..bundled import load_pretrained
 from ..model import PIPELINE_TASK, AffectVLMModel, AffectVLMPipeline, AffectVLMProcessor
-from .card import build_model_card
+from .card import CardInputs, build_model_card
 from .folders import claim_output_folder, write_marker
 from .records import without_local_paths
 
@@ -40,36 +40,30 @@ def export_model(
     out: str | Path,
     *,
     source: str | Path,
-    model_id: str,
-    model_name: str | None = None,
-    results: Sequence[dict[str, Any]] = (),
-    training_summary: dict[str, Any] | None = None,
-    card_dir: str | Path | None = None,
+    card: CardInputs,
 ) -> Path:
     """Write `out`: safetensors weights, config and processor files, the modelling .py files (the package
     registered its classes for auto classes, so save_pretrained copies them), the pipeline (its code, and
     `custom_pipelines` in config.json), README.md, the training summary and the results the card was built from
     (dataset roots removed). Refuses a non-empty `out` that is not a previous export."""
     out = claim_output_folder(out, EXPORT_MARKER, "AffectVLM export", inputs=(source,))
-    write_marker(out, EXPORT_MARKER, {"source": str(Path(source).resolve()), "model_id": model_id})
+    write_marker(out, EXPORT_MARKER, {"source": str(Path(source).resolve()), "model_id": card.model_id})
     logger.info("saving weights, config, processor, pipeline and remote code to %s", out)
     model.config.custom_pipelines = custom_pipelines_entry()
     model.save_pretrained(out)  # safetensors: the only format transformers 5 writes
     processor.save_pretrained(out)
     custom_object_save(AffectVLMPipeline, out)  # pipeline_affectvlm.py and the sibling files it imports
-    if training_summary is not None:
-        (out / TRAINING_SUMMARY).write_text(json.dumps(without_local_paths(training_summary), indent=2) + "\n")
-    if results:
+    if card.training_summary is not None:
+        (out / TRAINING_SUMMARY).write_text(json.dumps(without_local_paths(card.training_summary), indent=2) + "\n")
+    if card.results:
         (out / RESULTS_FOLDER).mkdir()
-        for index, result in enumerate(results):
+        for index, result in enumerate(card.results):
             name = f"{index:02d}-{result['dataset']['name']}-{result['task']}"
             name += "-zero-shot" if result["zero_shot"] else ""
             path = out / RESULTS_FOLDER / f"{_file_safe(name)}.json"
             path.write_text(json.dumps(without_local_paths(result), indent=2) + "\n")
     logger.info("writing the model card")
-    card = build_model_card(out, model_id=model_id, model_name=model_name, results=list(results),
-                            training_summary=training_summary, card_dir=card_dir)
-    card.save(out / "README.md")
+    build_model_card(out, card).save(out / "README.md")
     return out
 
 

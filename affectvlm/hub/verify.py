@@ -64,6 +64,33 @@ class ExportCheck:
     processor_module: str
 
 
+def _clean_process_outputs(folder: Path, mesh: Path, timeout_s: float) -> tuple[dict[str, np.ndarray], dict]:
+    """What a fresh process without affectvlm computes from the folder (CLEAN_PROCESS), and which modules it
+    loaded the classes from (each must be the folder's own remote code)."""
+    logger.info("reloading %s in a clean process without affectvlm (trust_remote_code=True)", folder)
+    with tempfile.TemporaryDirectory(prefix="affectvlm-check-") as scratch:
+        result_file = Path(scratch) / "outputs.npz"
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        # a private modules cache: the remote code is the folder's, not an earlier run's copy
+        env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(Path(scratch) / "modules"))
+        run = subprocess.run(
+            [sys.executable, "-c", CLEAN_PROCESS, str(folder), str(mesh.resolve()), str(result_file)],
+            cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout_s,
+        )
+        if run.returncode != 0:
+            raise ExportCheckError(
+                f"{folder} does not load and run in a clean process without affectvlm "
+                f"(exit code {run.returncode}):\n{run.stderr[-3000:]}")
+        with np.load(result_file) as reloaded:
+            actual = {name: reloaded[name] for name in COMPARED}
+    modules = json.loads(run.stdout.strip().splitlines()[-1])
+    for part in ("model", "processor", "pipeline"):
+        if not modules[part].startswith("transformers_modules."):
+            raise ExportCheckError(
+                f"the clean process loaded the {part} from {modules[part]}, not the folder's own code")
+    return actual, modules
+
+
 def check_export(
     model: AffectVLMModel,
     processor: AffectVLMProcessor,
@@ -83,28 +110,7 @@ def check_export(
     expected = {"pixel_values": inputs["pixel_values"].numpy(), "logits": outputs.logits.numpy(),
                 "face_embeds": outputs.face_embeds.numpy(), "pipeline_scores": outputs.logits.softmax(-1).numpy()}
 
-    logger.info("reloading %s in a clean process without affectvlm (trust_remote_code=True)", folder)
-    with tempfile.TemporaryDirectory(prefix="affectvlm-check-") as scratch:
-        result_file = Path(scratch) / "outputs.npz"
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        # a private modules cache: the remote code is the folder's, not an earlier run's copy
-        env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(Path(scratch) / "modules"))
-        run = subprocess.run(
-            [sys.executable, "-c", CLEAN_PROCESS, str(folder), str(Path(mesh).resolve()), str(result_file)],
-            cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout_s,
-        )
-        if run.returncode != 0:
-            raise ExportCheckError(
-                f"{folder} does not load and run in a clean process without affectvlm "
-                f"(exit code {run.returncode}):\n{run.stderr[-3000:]}")
-        with np.load(result_file) as reloaded:
-            actual = {name: reloaded[name] for name in COMPARED}
-    modules = json.loads(run.stdout.strip().splitlines()[-1])
-    for part in ("model", "processor", "pipeline"):
-        if not modules[part].startswith("transformers_modules."):
-            raise ExportCheckError(
-                f"the clean process loaded the {part} from {modules[part]}, not the folder's own code")
-
+    actual, modules = _clean_process_outputs(folder, Path(mesh), timeout_s)
     differences, mismatches = {}, []
     for name in COMPARED:
         if actual[name].shape != expected[name].shape:

@@ -278,6 +278,32 @@ def _float32_vertices(vertices: np.ndarray, source: str) -> np.ndarray:
     return single
 
 
+def _triangles(faces: Any, count: int, limits: MeshLimits, source: str) -> np.ndarray:
+    """Checked (F, 3) vertex indices into `count` vertices; quads split into (a, b, c) and (a, c, d)."""
+    faces = _as_rows(faces, (3, 4), "faces", source)
+    if len(faces) == 0:
+        raise MeshFormatError(f"{source}: mesh has no faces (a point cloud?)")
+    if not np.issubdtype(faces.dtype, np.integer):
+        raise MeshFormatError(f"{source}: faces must be integer vertex indices, got {faces.dtype}")
+    if faces.min() < 0 or faces.max() >= count:
+        raise MeshFormatError(f"{source}: face indices span {faces.min()}..{faces.max()}, outside 0..{count - 1}")
+    if faces.shape[1] == 4:
+        faces = faces[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 3)
+    if len(faces) > limits.max_faces:
+        raise MeshFormatError(f"{source}: {len(faces)} triangles, over the limit of {limits.max_faces}")
+    return faces
+
+
+def _texture(texture: Any, uv: np.ndarray | None, source: str) -> Image.Image | None:
+    if texture is None:
+        return None
+    if not isinstance(texture, Image.Image):
+        raise MeshFormatError(f"{source}: texture must be a PIL image, got {type(texture).__name__}")
+    if uv is None:
+        raise MeshFormatError(f"{source}: texture given without uv coordinates")
+    return texture.convert("RGB")
+
+
 def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh:
     """Return a checked copy of `mesh` with canonical shapes and dtypes, or raise MeshFormatError.
 
@@ -291,22 +317,9 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         raise MeshFormatError(f"{source}: {len(vertices)} vertices, over the limit of {limits.max_vertices}")
     vertices = _float32_vertices(vertices, source)
 
-    faces = _as_rows(mesh.faces, (3, 4), "faces", source)
-    if len(faces) == 0:
-        raise MeshFormatError(f"{source}: mesh has no faces (a point cloud?)")
-    if not np.issubdtype(faces.dtype, np.integer):
-        raise MeshFormatError(f"{source}: faces must be integer vertex indices, got {faces.dtype}")
-    if faces.min() < 0 or faces.max() >= len(vertices):
-        raise MeshFormatError(
-            f"{source}: face indices span {faces.min()}..{faces.max()}, outside 0..{len(vertices) - 1}"
-        )
-    if faces.shape[1] == 4:
-        faces = faces[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 3)
-    if len(faces) > limits.max_faces:
-        raise MeshFormatError(f"{source}: {len(faces)} triangles, over the limit of {limits.max_faces}")
-
+    faces = _triangles(mesh.faces, len(vertices), limits, source)
     count = len(vertices)
-    colors = uv = texture = landmarks = None
+    colors = uv = landmarks = None
     if mesh.vertex_colors is not None:
         colors = _colors_uint8(_per_vertex(mesh.vertex_colors, (3, 4), "vertex_colors", count, source), source)
     if mesh.uv is not None:
@@ -314,12 +327,7 @@ def validate_mesh(mesh: FaceMesh, limits: MeshLimits = MeshLimits()) -> FaceMesh
         if np.abs(uv).max(initial=0) > _FLOAT32_MAX:
             raise MeshFormatError(f"{source}: uv hold values beyond the float32 range")
         uv = uv.astype(np.float32)
-    if mesh.texture is not None:
-        if not isinstance(mesh.texture, Image.Image):
-            raise MeshFormatError(f"{source}: texture must be a PIL image, got {type(mesh.texture).__name__}")
-        if uv is None:
-            raise MeshFormatError(f"{source}: texture given without uv coordinates")
-        texture = mesh.texture.convert("RGB")
+    texture = _texture(mesh.texture, uv, source)
     if mesh.landmarks is not None:
         landmarks = _as_rows(mesh.landmarks, (3,), "landmarks", source)
         if not np.isfinite(landmarks).all() or np.abs(landmarks).max(initial=0) > _FLOAT32_MAX:
