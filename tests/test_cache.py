@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from affectvlm.data.cache import CACHE_INFO, RenderSettings, build_rendered_dataset, cache_info, row_views
+from affectvlm.data.cache import CACHE_INFO, CacheBuild, RenderSettings, build_rendered_dataset, cache_info, row_views
 from affectvlm.data.layouts import scan_dataset, write_synthetic_dataset
 from affectvlm.data.samples import DatasetReadError
 from affectvlm.model.meshes_affectvlm import MeshFormatError
@@ -33,7 +33,7 @@ def _caches(cache_dir: Path) -> list[Path]:
 
 def test_worker_processes_render_every_view_and_the_cache_is_reused(dataset_root, tmp_path):
     samples = _samples(dataset_root)
-    built = build_rendered_dataset(samples, SETTINGS, tmp_path, name="bu", workers=2, progress=False)
+    built = build_rendered_dataset(samples, SETTINGS, CacheBuild(tmp_path, "bu", workers=2, progress=False))
     assert len(built) == len(samples) == 4
     row = built[0]
     assert row["label"] == samples[0].label and row["subject"] == samples[0].subject
@@ -45,22 +45,22 @@ def test_worker_processes_render_every_view_and_the_cache_is_reused(dataset_root
     assert cache_info(cache)["num_samples"] == 4 and cache_info(cache)["skipped"] == []
 
     started = time.perf_counter()
-    again = build_rendered_dataset(samples, SETTINGS, tmp_path, name="bu", workers=2, progress=False)
+    again = build_rendered_dataset(samples, SETTINGS, CacheBuild(tmp_path, "bu", workers=2, progress=False))
     assert time.perf_counter() - started < 5  # loaded, not re-rendered with fresh worker processes
     assert _caches(tmp_path) == [cache] and again["key"] == built["key"]
 
 
 def test_changed_settings_or_source_file_never_reuse_a_stale_cache(dataset_root, tmp_path):
     samples = _samples(dataset_root)[:2]
-    build_rendered_dataset(samples, SETTINGS, tmp_path, workers=0, progress=False)
-    build_rendered_dataset(samples, RenderSettings(SETTINGS.views, "depth", 24), tmp_path, workers=0, progress=False)
+    build_rendered_dataset(samples, SETTINGS, CacheBuild(tmp_path, workers=0, progress=False))
+    build_rendered_dataset(samples, RenderSettings(SETTINGS.views, "depth", 24), CacheBuild(tmp_path, workers=0, progress=False))
     assert len(_caches(tmp_path)) == 2
 
     texture = Path(samples[0].metadata["texture_file"])  # a companion file, not the mesh itself
     original = texture.read_bytes()
     try:
         texture.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # same size, other content
-        build_rendered_dataset(samples, SETTINGS, tmp_path, workers=0, progress=False)
+        build_rendered_dataset(samples, SETTINGS, CacheBuild(tmp_path, workers=0, progress=False))
         assert len(_caches(tmp_path)) == 3
     finally:
         texture.write_bytes(original)
@@ -76,11 +76,11 @@ def test_a_corrupt_mesh_is_skipped_and_counted_or_stops_the_build(dataset_root, 
     mixed = [bad_sample, *samples[:2]]
 
     with pytest.raises((MeshFormatError, DatasetReadError), match="F9999_AN04WH_F3D.wrl"):
-        build_rendered_dataset(mixed, SETTINGS, tmp_path / "cache", workers=0, on_error="raise", progress=False)
+        build_rendered_dataset(mixed, SETTINGS, CacheBuild(tmp_path / "cache", workers=0, progress=False))
     cache_dir = tmp_path / "cache"
     assert not _caches(cache_dir) and not list(cache_dir.glob(".*"))  # nothing half-written is left
 
-    built = build_rendered_dataset(mixed, SETTINGS, cache_dir, workers=0, on_error="skip", progress=False)
+    built = build_rendered_dataset(mixed, SETTINGS, CacheBuild(cache_dir, workers=0, on_error="skip", progress=False))
     assert len(built) == 2
     assert any("skipping" in record.message and "F9999" in record.message for record in caplog.records)
     [cache] = _caches(cache_dir)
@@ -100,8 +100,8 @@ def test_a_cached_face_gives_exactly_the_pixels_the_processor_gives(dataset_root
     processor = build_processor(tiny_config(face_preprocessing=True, render_mode="normals",
                                             emotion_labels=["anger", "happiness"]))
     samples = _samples(dataset_root)
-    rendered = build_rendered_dataset(samples, RenderSettings.from_processor(processor), tmp_path, workers=0,
-                                      progress=False)
+    rendered = build_rendered_dataset(samples, RenderSettings.from_processor(processor),
+                                      CacheBuild(tmp_path, workers=0, progress=False))
     cached = RenderedFaces(rendered, ["anger", "happiness"], processor)
     for index, sample in enumerate(samples):
         direct = processor(meshes=sample.files[0])["pixel_values"][0]

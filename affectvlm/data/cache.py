@@ -196,82 +196,94 @@ def _generate(samples, settings, workers, problems, progress):
         raise _BuildFailed() from error
 
 
-def build_rendered_dataset(
-    samples: Sequence[FaceSample],
-    settings: RenderSettings,
-    cache_dir: str | os.PathLike,
-    name: str = "rendered",
-    workers: int | None = None,
-    on_error: str = "raise",
-    progress: bool = True,
-):
-    """The rendered views of `samples` as a `datasets.Dataset`, loaded from the cache or built and saved.
+@dataclass(frozen=True)
+class CacheBuild:
+    """Where a rendered cache lives and how it is built. workers: rendering processes (default: all cores; 0
+    renders in this process). on_error: "raise" stops at the first unreadable sample, "skip" leaves it out with
+    a warning (the count is in the cache info)."""
 
-    workers: rendering processes (default: all cores; 0 renders in this process). on_error: "raise" stops
-    at the first unreadable sample, "skip" leaves it out with a warning (the count is in the cache info).
-    """
+    cache_dir: str | os.PathLike
+    name: str = "rendered"
+    workers: int | None = None
+    on_error: str = "raise"
+    progress: bool = True
+
+
+def build_rendered_dataset(samples: Sequence[FaceSample], settings: RenderSettings, build: CacheBuild):
+    """The rendered views of `samples` as a `datasets.Dataset`, loaded from the cache or built and saved."""
     import datasets
 
     samples = list(samples)
     if not samples:
-        raise ValueError(f"no samples to render into the {name!r} cache")
-    cache_dir = Path(cache_dir)
+        raise ValueError(f"no samples to render into the {build.name!r} cache")
     fingerprint = dataset_fingerprint(samples, settings)
-    target = cache_dir / f"{name}-{fingerprint}"
+    target = Path(build.cache_dir) / f"{build.name}-{fingerprint}"
     if (target / CACHE_INFO).exists():
         logger.info("reusing rendered cache %s", target)
-        return datasets.load_from_disk(str(target))
+    else:
+        _build(samples, settings, build, target, fingerprint)
+    return datasets.load_from_disk(str(target))
 
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    workers = min(workers, len(samples))
+
+def _build(samples: list[FaceSample], settings: RenderSettings, build: CacheBuild, target: Path,
+           fingerprint: str) -> None:
+    """Render into a staging folder beside `target`, then rename it into place (atomic: complete or absent)."""
+    import datasets
+
+    workers = min((os.cpu_count() or 1) if build.workers is None else build.workers, len(samples))
     logger.info("rendering %d samples into %s with %d worker(s)", len(samples), target, workers)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    problems = ReadProblems(on_error)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-{fingerprint}-", dir=cache_dir))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    problems = ReadProblems(build.on_error)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     bars_were_on = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # ours is the bar that counts faces
     try:
-        try:
-            dataset = datasets.Dataset.from_generator(
-                _generate,
-                features=_features(),
-                # a tuple: `datasets` would split a list into shards and call the generator (a new pool) per shard
-                gen_kwargs=dict(samples=tuple(samples), settings=settings, workers=workers, problems=problems,
-                                progress=progress),
-                cache_dir=str(staging / "arrow"),
-                keep_in_memory=False,
-            )
-        except Exception as error:
-            cause = error
-            while cause is not None and not isinstance(cause, _BuildFailed):
-                cause = cause.__cause__ or cause.__context__
-            raise (cause.__cause__ if cause is not None else error) from None
-        skipped = problems.skipped
+        dataset = _from_generator(samples, settings, workers, problems, build.progress, staging)
         if len(dataset) == 0:
-            raise ValueError(f"every sample failed to render ({len(skipped)} skipped); first: {skipped[:1]}")
+            raise ValueError(f"every sample failed to render ({len(problems.skipped)} skipped); "
+                             f"first: {problems.skipped[:1]}")
         dataset.save_to_disk(str(staging / "dataset"))
         info = {"fingerprint": fingerprint, "settings": settings.as_json(), "num_samples": len(dataset),
-                "skipped": skipped}
+                "skipped": problems.skipped}
         (staging / "dataset" / CACHE_INFO).write_text(json.dumps(info, indent=2, default=str))
-        os.replace(staging / "dataset", target)  # atomic: the cache appears complete or not at all
+        os.replace(staging / "dataset", target)
     finally:
         if bars_were_on:
             datasets.enable_progress_bars()
         shutil.rmtree(staging, ignore_errors=True)
     if problems.skipped:
-        logger.warning("%d sample(s) skipped while rendering %s", len(problems.skipped), name)
-    return datasets.load_from_disk(str(target))
+        logger.warning("%d sample(s) skipped while rendering %s", len(problems.skipped), build.name)
 
 
-def render_split(split: Any, settings: RenderSettings, cache_dir: str | os.PathLike, name: str,
-                 workers: int | None = None, on_error: str = "raise", progress: bool = True) -> dict[str, Any]:
+def _from_generator(samples, settings, workers: int, problems: ReadProblems, progress: bool, staging: Path):
+    """The rows as an Arrow-backed dataset; a reader's error comes out as itself, not wrapped by `datasets`."""
+    import datasets
+
+    try:
+        return datasets.Dataset.from_generator(
+            _generate,
+            features=_features(),
+            # a tuple: `datasets` would split a list into shards and call the generator (a new pool) per shard
+            gen_kwargs=dict(samples=tuple(samples), settings=settings, workers=workers, problems=problems,
+                            progress=progress),
+            cache_dir=str(staging / "arrow"),
+            keep_in_memory=False,
+        )
+    except Exception as error:
+        cause = error
+        while cause is not None and not isinstance(cause, _BuildFailed):
+            cause = cause.__cause__ or cause.__context__
+        raise (cause.__cause__ if cause is not None else error) from None
+
+
+def render_split(split: Any, settings: RenderSettings, build: CacheBuild) -> dict[str, Any]:
     """A protocol split's faces rendered as one cache and cut into "train", "validation" and "test" datasets.
 
     The samples go in key order, so every fold of a protocol (the same faces, dealt differently) and every
     evaluation of it finds the same cache instead of rendering the faces again.
     """
     samples = sorted(split.train + split.validation + split.test, key=lambda sample: sample.key)
-    rendered = build_rendered_dataset(samples, settings, cache_dir, name, workers, on_error, progress)
+    rendered = build_rendered_dataset(samples, settings, build)
     position = {key: index for index, key in enumerate(rendered["key"])}  # skipped samples are absent
     return {
         part: rendered.select([position[s.key] for s in getattr(split, part) if s.key in position])

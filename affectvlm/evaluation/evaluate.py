@@ -81,7 +81,7 @@ def evaluate_folds(
     import affectvlm
     from transformers import AutoModel, AutoProcessor
 
-    from ..data.cache import RenderSettings, render_split
+    from ..data.cache import CacheBuild, RenderSettings, render_split
     from ..data.layouts import is_synthetic, scan_dataset
     from ..training.config import DEFAULT_CACHE
     from ..training.data import RenderedFaces, RenderedSequences
@@ -101,7 +101,7 @@ def evaluate_folds(
         classes = class_embeddings(model, processor, class_prompts)
         # the same cache as training: the whole protocol's faces, of which this fold's test subjects are used
         rendered = render_split(protocol_obj.split(samples, fold), RenderSettings.from_processor(processor),
-                                cache_dir or DEFAULT_CACHE, layout, on_error=on_error)["test"]
+                                CacheBuild(cache_dir or DEFAULT_CACHE, layout, on_error=on_error))["test"]
         common = (rendered, labels, processor)
         dataset = RenderedSequences(*common, num_frames=num_frames) if protocol_obj.sequences else RenderedFaces(*common)
         truth, predictions, frame_predictions = [], [], []

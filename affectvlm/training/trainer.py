@@ -53,11 +53,12 @@ def split_for(config: TrainConfig) -> Split:
 
 def rendered_split(config: TrainConfig, processor: Any, split: Split, accelerator: Any, progress: bool = True):
     """Render the split's faces once (main process first; the others then find the cache) and cut it up."""
-    from ..data.cache import RenderSettings, render_split
+    from ..data.cache import CacheBuild, RenderSettings, render_split
 
+    build = CacheBuild(config.cache_dir, config.layout, config.render_workers, config.on_error,
+                       progress and accelerator.is_local_main_process)
     with accelerator.main_process_first():
-        return render_split(split, RenderSettings.from_processor(processor), config.cache_dir, config.layout,
-                            config.render_workers, config.on_error, progress and accelerator.is_local_main_process)
+        return render_split(split, RenderSettings.from_processor(processor), build)
 
 
 def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> PreparedData:
