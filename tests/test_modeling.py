@@ -160,3 +160,17 @@ def test_grouped_prompts_make_one_class_each(tiny):
     assert torch.allclose(grouped[1], single[2], atol=1e-6)
     with pytest.raises(ValueError, match="cannot be split"):
         model.get_class_embeddings(tokens["input_ids"], tokens["attention_mask"], prompts_per_class=2)
+
+
+@pytest.mark.parametrize(("overrides", "problem"), [
+    ({"views": [{"name": "top", "pitch": 90.0}]}, "pitch must lie strictly between -90 and 90"),
+    ({"render_mode": "wireframe"}, "unknown render mode 'wireframe'"),
+    ({"loss_weights": {"triplet": -1.0}}, "loss weights must be >= 0"),
+    ({"loss_weights": {"focal": 1.0}}, r"unknown loss term\(s\) \['focal'\]"),
+])
+def test_the_config_refuses_what_the_renderer_or_the_loss_would_refuse(overrides, problem):
+    """One check per fact: a config is refused at construction with the renderer's and the loss's own words."""
+    from conftest import tiny_config
+
+    with pytest.raises(ValueError, match=problem):
+        tiny_config(**overrides)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from transformers import AutoConfig, CLIPTextConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from .losses_affectvlm import LOSS_TERMS
+from .losses_affectvlm import check_loss_weights
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, validate_template
-from .rendering_affectvlm import RENDER_MODES
+from .rendering_affectvlm import ViewSpec, check_render_mode
 
 BASIC_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
@@ -121,15 +121,11 @@ class AffectVLMConfig(PreTrainedConfig):
         for view in self.views:
             if set(view) - {"name", "yaw", "pitch"} or "name" not in view:
                 raise ValueError(f"each view is {{'name', 'yaw', 'pitch'}}, got {view}")
-            for angle in ("yaw", "pitch"):
-                value = float(view.get(angle, 0.0))
-                if not -90.0 <= value <= 90.0:
-                    raise ValueError(f"view {view['name']!r}: {angle} must be within [-90, 90] degrees, got {value}")
+            ViewSpec(view["name"], float(view.get("yaw", 0.0)), float(view.get("pitch", 0.0)))  # the renderer's check
             names.append(view["name"])
         if len(set(names)) != len(names):
             raise ValueError(f"view names must be unique, got {names}")
-        if self.render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {self.render_mode!r}")
+        check_render_mode(self.render_mode)
         tower_size = getattr(self.vision_config, "image_size", None)
         if self.image_size is None or self.image_size < 1:
             raise ValueError(f"image_size must be a positive number of pixels, got {self.image_size}")
@@ -149,13 +145,7 @@ class AffectVLMConfig(PreTrainedConfig):
             raise ValueError("class_prompt_templates must hold at least one template")
         for template in self.class_prompt_templates:
             validate_template(template)
-        unknown = set(self.loss_weights) - set(LOSS_TERMS)
-        if unknown:
-            raise ValueError(f"unknown loss terms {sorted(unknown)}; known terms: {LOSS_TERMS}")
-        if any(weight < 0 for weight in self.loss_weights.values()):
-            raise ValueError(f"loss weights must be >= 0, got {self.loss_weights}")
-        if not any(weight > 0 for weight in self.loss_weights.values()):
-            raise ValueError(f"at least one loss term needs a positive weight, got {self.loss_weights}")
+        check_loss_weights(self.loss_weights)
         low, high = self.margin_range
         if not low < self.margin_init < high:
             raise ValueError(f"margin_init ({self.margin_init}) must lie inside margin_range ({low}, {high})")

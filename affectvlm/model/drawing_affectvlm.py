@@ -59,11 +59,17 @@ class ViewSpec:
     pitch: float = 0.0
     roll: float = 0.0
 
+    def __post_init__(self) -> None:
+        """The one check of a camera's angles (the model config builds its views through it): at pitch +-90 the
+        camera looks straight down the up axis and has no defined image orientation."""
+        if not all(math.isfinite(angle) for angle in (self.yaw, self.pitch, self.roll)):
+            raise ValueError(f"view {self.name!r}: angles must be finite, got {self.yaw}, {self.pitch}, {self.roll}")
+        if not -90 < self.pitch < 90:
+            raise ValueError(f"view {self.name!r}: pitch must lie strictly between -90 and 90 degrees, got {self.pitch}")
+
 
 def camera_pose(view: ViewSpec) -> np.ndarray:
     """Camera-to-world matrix on the sphere at (yaw, pitch), looking at the origin with y up, rolled by roll."""
-    if not -90 < view.pitch < 90:
-        raise ValueError(f"view {view.name!r}: pitch must lie strictly between -90 and 90 degrees")
     yaw, pitch, roll = math.radians(view.yaw), math.radians(view.pitch), math.radians(view.roll)
     backward = np.array([math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
     right = np.cross([0.0, 1.0, 0.0], backward)

@@ -17,6 +17,21 @@ from torch import nn
 
 LOSS_TERMS = ("contrastive", "triplet", "infonce", "cross_entropy")
 
+
+def check_loss_weights(weights: dict[str, float]) -> dict[str, float]:
+    """The terms that are on, in `LOSS_TERMS` order, or ValueError for an unknown term, a negative weight or no
+    positive weight (the one check: the config and the loss both use it)."""
+    unknown = sorted(set(weights) - set(LOSS_TERMS))
+    if unknown:
+        raise ValueError(f"unknown loss term(s) {unknown}; valid terms are {LOSS_TERMS}")
+    negative = {name: weight for name, weight in weights.items() if weight < 0}
+    if negative:
+        raise ValueError(f"loss weights must be >= 0, got {negative}")
+    active = {name: float(weights[name]) for name in LOSS_TERMS if weights.get(name, 0) > 0}
+    if not active:
+        raise ValueError(f"at least one loss term needs a positive weight; valid terms are {LOSS_TERMS}")
+    return active
+
 # Inputs each term needs from AffectVLMLoss.forward (labels is always required).
 _TERM_INPUTS = {
     "contrastive": ("view_embeds",),
@@ -198,15 +213,7 @@ class AffectVLMLoss(nn.Module):
         margin_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         super().__init__()
-        unknown = sorted(set(weights) - set(LOSS_TERMS))
-        if unknown:
-            raise ValueError(f"unknown loss term(s) {unknown}; valid terms are {LOSS_TERMS}")
-        negative = {name: w for name, w in weights.items() if w < 0}
-        if negative:
-            raise ValueError(f"loss weights must be >= 0, got {negative}")
-        self.weights = {name: float(weights[name]) for name in LOSS_TERMS if weights.get(name, 0) > 0}
-        if not self.weights:
-            raise ValueError(f"at least one loss term needs a positive weight; valid terms are {LOSS_TERMS}")
+        self.weights = check_loss_weights(weights)
         uses_margin = "contrastive" in self.weights or "triplet" in self.weights
         self.margin = LearnableMargin(margin_init, *margin_range) if uses_margin else None
 

@@ -17,7 +17,7 @@ from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
 from .rendering_affectvlm import (
-    DEFAULT_RENDER_BACKEND, RENDER_MODES, ViewSpec, check_backend, normalize_mesh, render_batch,
+    DEFAULT_RENDER_BACKEND, ViewSpec, check_backend, check_render_mode, normalize_mesh, render_batch,
 )
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
@@ -133,10 +133,8 @@ class AffectVLMProcessor(ProcessorMixin):
         check_face: bool = True,
         **kwargs,
     ):
-        if render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
         self.views = [dict(view) for view in (views or DEFAULT_VIEWS)]
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode)
         self.render_size = int(render_size)
         self.render_backend = check_backend(render_backend)
         self.emotion_labels = list(emotion_labels or BASIC_EMOTIONS)

@@ -104,6 +104,13 @@ def view_colors(mesh: FaceMesh, mode: str, poses: np.ndarray) -> DrawableMesh:
     return drawable
 
 
+def check_render_mode(mode: str) -> str:
+    """The one check of a render mode name (config, processor and renderer all use it)."""
+    if mode not in RENDER_MODES:
+        raise ValueError(f"unknown render mode {mode!r}; expected one of {', '.join(RENDER_MODES)}")
+    return mode
+
+
 def check_backend(name: str) -> str:
     if name not in RENDER_BACKENDS:
         raise ValueError(f"unknown render backend {name!r}; expected one of {', '.join(RENDER_BACKENDS)}")
@@ -137,8 +144,7 @@ def render_batch(
     colours, falling back to "shaded" (with one logged warning) when a mesh has neither. Background is 0.
     `views`: the same views for every mesh, or one list of views per mesh (as many for each).
     """
-    if mode not in RENDER_MODES:
-        raise ValueError(f"unknown render mode {mode!r}; expected one of {', '.join(RENDER_MODES)}")
+    check_render_mode(mode)
     if image_size < 1:
         raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
     draw = _backend(backend)
