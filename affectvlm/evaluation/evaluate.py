@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from ..data.protocols import get_protocol
 from .metrics import classification_metrics, mean_std
 from .plots import plot_confusion_matrix
-from .report import dataset_entry, fold_results
+from .report import ResultsSource, dataset_entry, fold_results
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ def evaluate_folds(
     if sequence_scores:
         sequence = {name: mean_std([scores[name] for scores in sequence_scores]) for name in sequence_scores[0]}
         sequence["num_frames"] = num_frames
-    results = fold_results(fold_metrics, labels, model=model_path, dataset=dataset_info, command=command,
-                           zero_shot=class_prompts is not None, task="4d" if sequence else "3d", sequence=sequence)
+    source = ResultsSource(model=model_path, dataset=dataset_info, command=command, zero_shot=class_prompts is not None)
+    results = fold_results(fold_metrics, labels, source, sequence=sequence)
     if output_dir is not None:
         total = [[sum(f["confusion_matrix"][i][j] for f in fold_metrics) for j in range(len(labels))]
                  for i in range(len(labels))]
