@@ -15,7 +15,7 @@ import logging
 import shlex
 import sys
 
-from affectvlm.evaluation.evaluate import evaluate_folds, load_class_prompts
+from affectvlm.evaluation.evaluate import PARTS, EvaluationSettings, FoldFaces, evaluate_folds, load_class_prompts
 from affectvlm.training.config import DEFAULT_CACHE
 
 
@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--folds", type=fold_list, default=[0], help="folds to score, e.g. 0-9 (default: 0)")
     parser.add_argument("--num-folds", type=int, help="override the protocol's number of folds")
     parser.add_argument("--num-subjects", type=int, help="override the protocol's number of subjects")
+    parser.add_argument("--part", choices=PARTS, default="test",
+                        help="score each fold's test faces, or the validation faces its run chose the best model on")
     parser.add_argument("--num-frames", type=int, default=8, help="4D: frames scored per sequence (default: 8)")
     parser.add_argument("--class-prompts", help="zero-shot: JSON file {label: [prompt, ...]} to score against")
     parser.add_argument("--synthetic", action="store_true", default=None,
@@ -52,13 +54,14 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
 
     overrides = {key: value for key, value in (("folds", args.num_folds), ("num_subjects", args.num_subjects)) if value}
-    results = evaluate_folds(
-        args.model, args.data_dir, args.layout, args.folds, protocol=args.protocol, cache_dir=args.cache_dir,
+    faces = FoldFaces(data_dir=args.data_dir, layout=args.layout, protocol=args.protocol, protocol_overrides=overrides,
+                      cache_dir=args.cache_dir, on_error=args.on_error, part=args.part, num_frames=args.num_frames)
+    settings = EvaluationSettings(
         class_prompts=load_class_prompts(args.class_prompts) if args.class_prompts else None,
         batch_size=args.batch_size, output_dir=args.out, synthetic=args.synthetic,
-        command=shlex.join(["python", *sys.argv]), protocol_overrides=overrides, on_error=args.on_error,
-        num_frames=args.num_frames,
+        command=shlex.join(["python", *sys.argv]),
     )
+    results = evaluate_folds(args.model, args.folds, faces, settings)
     summary = results["summary"]
     print(json.dumps({"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "folds": summary["num_folds"],
                       **({"sequence": results["sequence"]} if "sequence" in results else {}),

@@ -15,7 +15,7 @@ import logging
 import shlex
 import sys
 
-from affectvlm.evaluation.heldout_eval import evaluate_heldout
+from affectvlm.evaluation.heldout_eval import BaselineData, HeldoutEvaluation, evaluate_heldout
 
 
 def main() -> int:
@@ -30,8 +30,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="rendering processes (default: 2)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    report = evaluate_heldout(args.model, args.heldout_dir, args.train_dir, args.val_dir, args.out, args.subjects,
-                              args.baseline_faces, args.workers, command=shlex.join(["python", *sys.argv]))
+    baselines = BaselineData(train_dir=args.train_dir, val_dir=args.val_dir, num_faces=args.baseline_faces)
+    report = evaluate_heldout(HeldoutEvaluation(
+        model_dir=args.model, heldout_dir=args.heldout_dir, baselines=baselines, out_dir=args.out,
+        subjects=args.subjects, workers=args.workers, command=shlex.join(["python", *sys.argv])))
     for name in [key for key in report if key == "model_scores" or key.startswith("baseline_")]:
         scores = report[name]
         low, high = scores["accuracy_95ci"]

@@ -7,7 +7,7 @@ from PIL import Image
 
 from affectvlm.evaluation.metrics import classification_metrics, mean_std
 from affectvlm.evaluation.plots import plot_confusion_matrix, plot_convergence, plot_training_curves
-from affectvlm.evaluation.report import fold_results
+from affectvlm.evaluation.report import ResultsSource, fold_results
 
 LABELS = ["anger", "disgust", "fear", "happiness"]
 
@@ -51,12 +51,14 @@ def test_bad_inputs_are_refused():
 
 def test_fold_results_follow_the_schema():
     folds = [{"fold": i, **classification_metrics([0, 1, 2, 3], [0, 1, 2, i % 4], LABELS)} for i in (0, 3)]
-    results = fold_results(folds, LABELS, model="m", dataset={"layout": "bu3dfe", "synthetic": True}, command="c")
+    source = ResultsSource(model="m", dataset={"layout": "bu3dfe", "synthetic": True}, command="c")
+    results = fold_results(folds, LABELS, source)
+    assert results["task"] == "3d" and fold_results(folds, LABELS, source, sequence={"num_frames": 2})["task"] == "4d"
     assert results["dataset"]["name"] == "BU-3DFE" and results["dataset"]["synthetic"] is True
     assert results["summary"]["accuracy"] == mean_std([0.75, 1.0]) == {"mean": 0.875, "std": 0.125}
     assert results["summary"]["num_folds"] == 2 and [f["fold"] for f in results["folds"]] == [0, 3]
     with pytest.raises(ValueError, match="lack"):
-        fold_results([{"fold": 0, "accuracy": 1.0}], LABELS, "m", {"layout": "x"}, "c")
+        fold_results([{"fold": 0, "accuracy": 1.0}], LABELS, ResultsSource("m", {"layout": "x"}, "c"))
 
 
 def test_plots_are_written_as_png(tmp_path):

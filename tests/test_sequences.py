@@ -7,7 +7,7 @@ import torch
 
 from affectvlm.data.layouts import write_synthetic_dataset
 from affectvlm.data.synthetic import synthesize_sequence
-from affectvlm.evaluation.evaluate import evaluate_folds
+from affectvlm.evaluation.evaluate import FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import sample_frame_indices
 from affectvlm.training.augment import ViewAugmentation, augment_sequence
 from affectvlm.training.config import TrainConfig
@@ -83,8 +83,9 @@ def test_training_and_evaluating_on_bu4dfe_sequences(tmp_path):
     saved = json.loads((tmp_path / "run" / "best" / "config.json").read_text())
     assert saved["temporal_pooling"] == "attention"
 
-    results = evaluate_folds(str(tmp_path / "run" / "best"), str(root), "bu4dfe", [0], cache_dir=str(tmp_path / "cache"),
-                             protocol_overrides={"folds": 4, "labels": ("anger", "surprise")}, num_frames=3)
+    faces = FoldFaces(data_dir=str(root), layout="bu4dfe", cache_dir=str(tmp_path / "cache"),
+                      protocol_overrides={"folds": 4, "labels": ("anger", "surprise")}, num_frames=3)
+    results = evaluate_folds(str(tmp_path / "run" / "best"), [0], faces)
     assert results["task"] == "4d" and results["sequence"]["num_frames"] == 3
     for name in ("sequence_accuracy", "frame_accuracy", "voting_accuracy"):
         assert 0.0 <= results["sequence"][name]["mean"] <= 1.0

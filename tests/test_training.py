@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from affectvlm.data.layouts import write_synthetic_dataset
-from affectvlm.evaluation.evaluate import evaluate_folds
+from affectvlm.evaluation.evaluate import EvaluationSettings, FoldFaces, evaluate_folds
+from affectvlm.model.prompts_affectvlm import class_prompts
 from affectvlm.training.ablations import run_ablations
 from affectvlm.training.config import TrainConfig, config_from_args
 from affectvlm.training.trainer import train
@@ -114,41 +115,77 @@ def test_two_processes_train_one_model_on_the_global_batch(data_root, cache_dir,
     assert trained and all(r["world_size"] == 2 and r["global_batch"] == 6 for r in trained)
 
 
+def _faces(data_root: Path, cache_dir: Path, labels=("anger", "happiness", "surprise"), **settings) -> FoldFaces:
+    """The tiny runs' faces as scripts/evaluate.py names them (4 folds of the 8 synthetic subjects)."""
+    return FoldFaces(data_dir=str(data_root), layout="bu3dfe", cache_dir=str(cache_dir),
+                     protocol_overrides={"folds": 4, "labels": tuple(labels)}, **settings)
+
+
 def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_path):
     train(_config(data_root, cache_dir, tmp_path / "run", max_steps=3, eval_every=3, checkpoint_every=3))
-    results = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0, 1], cache_dir=str(cache_dir),
-                             output_dir=tmp_path / "eval", synthetic=True, command="test",
-                             protocol_overrides={"folds": 4, "labels": ("anger", "happiness", "surprise")})
+    results = evaluate_folds(str(tmp_path / "run" / "best"), [0, 1], _faces(data_root, cache_dir),
+                             EvaluationSettings(output_dir=tmp_path / "eval", synthetic=True, command="test"))
     assert [fold["fold"] for fold in results["folds"]] == [0, 1]
     assert all(fold["num_samples"] == 6 for fold in results["folds"])
     assert sum(map(sum, results["folds"][0]["confusion_matrix"])) == 6
     saved = json.loads((tmp_path / "eval" / "results.json").read_text())
     assert saved["summary"]["accuracy"]["mean"] == pytest.approx(
         sum(f["accuracy"] for f in saved["folds"]) / 2) and saved["dataset"]["synthetic"] is True
-    assert (tmp_path / "eval" / "confusion_all_folds.png").exists()
+    assert saved["task"] == "3d" and saved["command"] == "test" and saved["zero_shot"] is False
+    assert {"confusion_fold0.png", "confusion_fold1.png", "confusion_all_folds.png"} <= {
+        path.name for path in (tmp_path / "eval").iterdir()}
 
     prompts = {"happiness": ["a joyful face.", "someone beaming."], "surprise": ["a shocked face.", "open-mouthed astonishment."]}
-    zero_shot = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0], cache_dir=str(cache_dir),
-                               class_prompts=prompts, protocol_overrides={"folds": 4, "labels": ("happiness", "surprise")})
+    zero_shot = evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, prompts),
+                               EvaluationSettings(class_prompts=prompts))
     assert zero_shot["zero_shot"] is True and zero_shot["labels"] == ["happiness", "surprise"]
     assert zero_shot["folds"][0]["num_samples"] == 4
+    with pytest.raises(ValueError, match="part must be"):
+        evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, part="train"))
 
 
 @pytest.mark.parametrize("loss_weights", [{"contrastive": 1.0, "triplet": 1.0}, {"infonce": 1.0}],
                          ids=["centroid-scored (paper losses)", "prompt-scored"])
 def test_the_trainer_and_evaluate_score_a_saved_model_alike(data_root, cache_dir, tmp_path, loss_weights):
-    """The accuracy a run reports is the accuracy of the model it saves: the one scorer, centroids included."""
-    summary = train(_config(data_root, cache_dir, tmp_path / "run", max_steps=3, eval_every=3, checkpoint_every=3,
+    """The accuracy a run reports is the accuracy of the model it saves, as scripts/evaluate.py scores it on
+    the same split's faces: the one scorer, centroids included."""
+    run = tmp_path / "run"
+    summary = train(_config(data_root, cache_dir, run, max_steps=3, eval_every=1, checkpoint_every=3,
                             loss_weights=loss_weights))
-    trainer_test = json.loads((tmp_path / "run" / "test_results.json").read_text())["folds"][0]
-    protocol = {"folds": 4, "labels": ("anger", "happiness", "surprise")}
-    # fold 0 is the run's test split, fold 1 its validation split
-    test, validation = evaluate_folds(str(tmp_path / "run" / "best"), str(data_root), "bu3dfe", [0, 1],
-                                      cache_dir=str(cache_dir), protocol_overrides=protocol)["folds"]
-    assert test["confusion_matrix"] == trainer_test["confusion_matrix"]
-    assert validation["accuracy"] == summary["best_validation_accuracy"]
-    scorer = json.loads((tmp_path / "run" / "best" / "config.json").read_text())["class_scorer"]
+    scorer = json.loads((run / "best" / "config.json").read_text())["class_scorer"]
     assert scorer == ("centroids" if "infonce" not in loss_weights else "prompts")
+    evaluations = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+                   if "validation/accuracy" in r]
+    assert [r["step"] for r in evaluations] == [1, 2, 3]
+    at_best = next(r for r in evaluations if r["step"] == summary["best_step"])
+    assert at_best["validation/accuracy"] == summary["best_validation_accuracy"] == max(
+        r["validation/accuracy"] for r in evaluations)
+
+    validation = evaluate_folds(str(run / "best"), [0], _faces(data_root, cache_dir, part="validation"))["folds"][0]
+    assert validation["num_samples"] == 6  # the run's fold 0 validation subjects, not its test subjects
+    assert validation["accuracy"] == summary["best_validation_accuracy"]
+    assert validation["macro_f1"] == pytest.approx(at_best["validation/macro_f1"])
+    test = evaluate_folds(str(run / "best"), [0], _faces(data_root, cache_dir))["folds"][0]
+    trainer_test = json.loads((run / "test_results.json").read_text())["folds"][0]
+    assert test["confusion_matrix"] == trainer_test["confusion_matrix"]
+    assert test["accuracy"] == summary["test"]["accuracy"]
+
+
+def test_zero_shot_with_the_models_own_prompts_scores_as_the_model_does(data_root, cache_dir, tmp_path):
+    """Class prompts go through the same forward as the model's own classes: given its own prompt ensemble
+    (labels x templates), evaluation predicts exactly what the model's stored prompts predict."""
+    train(_config(data_root, cache_dir, tmp_path / "run", max_steps=2, eval_every=2, checkpoint_every=2))
+    best = tmp_path / "run" / "best"
+    templates = json.loads((best / "config.json").read_text())["class_prompt_templates"]
+    labels = ["anger", "happiness", "surprise"]
+    own_prompts = {label: class_prompts([label], templates) for label in labels}
+    own = evaluate_folds(str(best), [0], _faces(data_root, cache_dir))
+    zero_shot = evaluate_folds(str(best), [0], _faces(data_root, cache_dir), EvaluationSettings(class_prompts=own_prompts))
+    assert zero_shot["zero_shot"] and zero_shot["folds"][0]["confusion_matrix"] == own["folds"][0]["confusion_matrix"]
+    rotated = {label: own_prompts[labels[(index + 1) % 3]] for index, label in enumerate(labels)}
+    moved = evaluate_folds(str(best), [0], _faces(data_root, cache_dir), EvaluationSettings(class_prompts=rotated))
+    confusion, moved_confusion = own["folds"][0]["confusion_matrix"], moved["folds"][0]["confusion_matrix"]
+    assert [row[1:] + row[:1] for row in confusion] == moved_confusion  # the prompts decide the class
 
 
 def test_ablations_over_seeds_write_a_table_and_a_convergence_plot(data_root, cache_dir, tmp_path):

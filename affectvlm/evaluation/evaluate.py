@@ -1,22 +1,24 @@
-"""Score saved models on the test folds of a protocol: per-fold metrics, mean +- std, plots, one results JSON."""
+"""Score saved models on the test (or validation) faces of a protocol's folds: per-fold metrics, mean +- std,
+plots, one results JSON."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from ..data.protocols import get_protocol
+from ..data.protocols import Split, get_protocol
 from .metrics import classification_metrics, mean_std
 from .plots import plot_confusion_matrix
-from .report import dataset_entry, fold_results
+from .report import ResultsSource, dataset_entry, fold_results
 
 logger = logging.getLogger(__name__)
+PARTS = ("test", "validation")
 
 
 def load_class_prompts(path: str) -> dict[str, list[str]]:
@@ -28,14 +30,6 @@ def load_class_prompts(path: str) -> dict[str, list[str]]:
     ):
         raise ValueError(f"{path}: expected a JSON object mapping each label to a non-empty list of prompts")
     return data
-
-
-@torch.no_grad()
-def class_embeddings(model: Any, processor: Any, class_prompts: dict[str, list[str]] | None) -> torch.Tensor:
-    """One unit-norm embedding per class: the model's own prompts, or the mean over each label's given prompts."""
-    if class_prompts is None:
-        return model.get_class_embeddings()
-    return model.get_class_embeddings(**processor.zero_shot_inputs(class_prompts))
 
 
 def _sequence_scores(truth: list[int], predictions: list[int], frame_predictions: list[list[int]]) -> dict[str, float]:
@@ -55,86 +49,135 @@ def fold_model_path(template: str, fold: int) -> str:
     return template.replace("{fold}", str(fold))
 
 
-def evaluate_folds(
-    model_path: str,
-    data_dir: str,
-    layout: str,
-    folds: Sequence[int],
-    protocol: str | None = None,
-    cache_dir: str | None = None,
-    class_prompts: dict[str, list[str]] | None = None,
-    batch_size: int = 64,
-    output_dir: str | Path | None = None,
-    synthetic: bool | None = None,
-    command: str = "",
-    protocol_overrides: dict[str, Any] | None = None,
-    on_error: str = "raise",
-    num_frames: int = 8,
-) -> dict[str, Any]:
-    """Evaluate `model_path` (may contain "{fold}": one model per fold) on each fold's test subjects.
+@dataclass(frozen=True)
+class FoldFaces:
+    """Which faces each fold scores: the data, its protocol, and the part of each fold's split."""
 
-    class_prompts: {label: [prompts]} scores zero-shot against these instead of the model's own classes.
-    synthetic: marks the data as synthetic in the results (None: detected from the writer's record).
-    For sequence protocols (4D) `num_frames` frames per sequence are scored: the sequence as a whole (the
+    data_dir: str
+    layout: str = "bu3dfe"
+    protocol: str | None = None  # default: the layout's own
+    protocol_overrides: Mapping[str, Any] = field(default_factory=dict)
+    cache_dir: str | None = None  # default: the training cache
+    on_error: str = "raise"
+    part: str = "test"  # or "validation": the faces a training run of that fold chose its best model on
+    num_frames: int = 8  # 4D: frames scored per sequence
+
+    def get_protocol(self):
+        return get_protocol(self.protocol or self.layout, **self.protocol_overrides)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How to score and what to write: class_prompts ({label: [prompts]}) scores zero-shot against these
+    instead of the model's own classes; synthetic marks the data as synthetic in the results (None: detected
+    from the writer's record); output_dir receives results.json and the confusion matrices."""
+
+    class_prompts: Mapping[str, list[str]] | None = None
+    batch_size: int = 64
+    output_dir: str | Path | None = None
+    synthetic: bool | None = None
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class _FoldScores:
+    metrics: dict[str, Any]  # classification_metrics of the fold
+    labels: list[str]
+    sequence: dict[str, float] | None  # 4D: sequence, frame and voting accuracy
+
+
+def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
+                   settings: EvaluationSettings = EvaluationSettings()) -> dict[str, Any]:
+    """Evaluate `model_path` (may contain "{fold}": one model per fold) on each fold's test (or validation) faces.
+
+    For sequence protocols (4D) `faces.num_frames` frames per sequence are scored: the sequence as a whole (the
     fold metrics), each frame against the sequence's label, and a majority vote over the frames.
     """
-    import affectvlm
-    from transformers import AutoModel, AutoProcessor
-
-    from ..data.cache import CacheBuild, RenderSettings, render_split
     from ..data.layouts import is_synthetic, scan_dataset
+
+    if "{fold}" not in model_path and len(folds) > 1 and settings.class_prompts is None:
+        logger.warning("one model for %d folds: unless it never saw these subjects, test scores are optimistic", len(folds))
+    samples = list(scan_dataset(faces.data_dir, faces.layout, on_error=faces.on_error))
+    protocol = faces.get_protocol()
+    scores = []
+    for fold in folds:
+        scores.append(_score_fold(fold_model_path(model_path, fold), protocol.split(samples, fold), faces, settings))
+        logger.info("fold %d: accuracy %.3f, macro-F1 %.3f on %d faces", fold, scores[-1].metrics["accuracy"],
+                    scores[-1].metrics["macro_f1"], scores[-1].metrics["num_samples"])
+    synthetic = is_synthetic(faces.data_dir) if settings.synthetic is None else settings.synthetic
+    source = ResultsSource(model=model_path, command=settings.command, zero_shot=settings.class_prompts is not None,
+                           dataset=dataset_entry(faces.layout, protocol.name, str(faces.data_dir), synthetic))
+    labels = scores[-1].labels
+    results = fold_results([{"fold": fold, **score.metrics} for fold, score in zip(folds, scores)], labels, source,
+                           sequence=_sequence_summary(scores, faces.num_frames))
+    if settings.output_dir is not None:
+        _write_outputs(results, Path(settings.output_dir))
+    return results
+
+
+def _score_fold(path: str, split: Split, faces: FoldFaces, settings: EvaluationSettings) -> _FoldScores:
+    """One fold's model on its part of the split: metrics, and for 4D the frame and voting scores."""
+    from ..bundled import load_pretrained
+
+    model, processor = load_pretrained(path, "cuda" if torch.cuda.is_available() else "cpu")
+    labels = list(settings.class_prompts or model.config.emotion_labels)
+    dataset = _fold_dataset(split, processor, labels, faces)
+    # the one scorer: the forward's logits, against the given classes or the model's own
+    class_inputs = processor.zero_shot_inputs(dict(settings.class_prompts)) if settings.class_prompts else {}
+    truth, predictions, frame_predictions = _predict(model, dataset, class_inputs, settings.batch_size)
+    sequence = _sequence_scores(truth, predictions, frame_predictions) if frame_predictions else None
+    return _FoldScores(classification_metrics(truth, predictions, labels), labels, sequence)
+
+
+def _fold_dataset(split: Split, processor: Any, labels: list[str], faces: FoldFaces):
+    """The chosen part of the split from the same cache as training (rendered there when missing)."""
+    from ..data.cache import CacheBuild, RenderSettings, render_split
     from ..training.config import DEFAULT_CACHE
     from ..training.data import RenderedFaces, RenderedSequences
 
-    del affectvlm  # imported for its Auto-class registration
-    if "{fold}" not in model_path and len(folds) > 1 and class_prompts is None:
-        logger.warning("one model for %d folds: unless it never saw these subjects, test scores are optimistic", len(folds))
-    samples = list(scan_dataset(data_dir, layout, on_error=on_error))
-    protocol_obj = get_protocol(protocol or layout, **(protocol_overrides or {}))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    fold_metrics, labels, sequence_scores = [], None, []
+    if faces.part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, got {faces.part!r}")
+    build = CacheBuild(faces.cache_dir or DEFAULT_CACHE, faces.layout, on_error=faces.on_error)
+    rendered = render_split(split, RenderSettings.from_processor(processor), build)[faces.part]
+    if not len(rendered):
+        raise ValueError(f"this fold's split has no {faces.part} faces")
+    if faces.get_protocol().sequences:
+        return RenderedSequences(rendered, labels, processor, num_frames=faces.num_frames)
+    return RenderedFaces(rendered, labels, processor)
+
+
+@torch.no_grad()
+def _predict(model: Any, dataset: Any, class_inputs: dict[str, Any],
+             batch_size: int) -> tuple[list[int], list[int], list[list[int]]]:
+    """True labels, predicted classes and (4D) each frame's predicted class, one forward per batch."""
+    truth, predictions, frame_predictions = [], [], []
+    for start in range(0, len(dataset), batch_size):
+        items = [dataset[index] for index in range(start, min(start + batch_size, len(dataset)))]
+        pixel_values = torch.stack([item["pixel_values"] for item in items]).to(model.device)
+        output = model(pixel_values=pixel_values, **class_inputs)
+        predictions += output.logits.argmax(dim=-1).tolist()
+        if output.frame_logits is not None:
+            frame_predictions += output.frame_logits.argmax(dim=-1).tolist()
+        truth += [item["label"] for item in items]
+    return truth, predictions, frame_predictions
+
+
+def _sequence_summary(scores: Sequence[_FoldScores], num_frames: int) -> dict[str, Any] | None:
+    """Mean +- std over folds of the 4D scores (None for 3D)."""
+    folds = [score.sequence for score in scores if score.sequence is not None]
+    if not folds:
+        return None
+    return {**{name: mean_std([fold[name] for fold in folds]) for name in folds[0]}, "num_frames": num_frames}
+
+
+def _write_outputs(results: dict[str, Any], output_dir: Path) -> None:
+    """A confusion matrix per fold and over all folds, and results.json."""
+    labels, folds = results["labels"], results["folds"]
     for fold in folds:
-        path = fold_model_path(model_path, fold)
-        model = AutoModel.from_pretrained(path).to(device).eval()
-        processor = AutoProcessor.from_pretrained(path)
-        labels = list(class_prompts or model.config.emotion_labels)
-        classes = class_embeddings(model, processor, class_prompts)
-        # the same cache as training: the whole protocol's faces, of which this fold's test subjects are used
-        rendered = render_split(protocol_obj.split(samples, fold), RenderSettings.from_processor(processor),
-                                CacheBuild(cache_dir or DEFAULT_CACHE, layout, on_error=on_error))["test"]
-        common = (rendered, labels, processor)
-        dataset = RenderedSequences(*common, num_frames=num_frames) if protocol_obj.sequences else RenderedFaces(*common)
-        truth, predictions, frame_predictions = [], [], []
-        with torch.no_grad():
-            for start in range(0, len(dataset), batch_size):
-                items = [dataset[index] for index in range(start, min(start + batch_size, len(dataset)))]
-                output = model(pixel_values=torch.stack([item["pixel_values"] for item in items]).to(device))
-                predictions += model.class_logits(output.face_embeds, classes).argmax(dim=-1).tolist()
-                if output.frame_embeds is not None:
-                    frame_predictions += model.class_logits(output.frame_embeds, classes).argmax(dim=-1).tolist()
-                truth += [item["label"] for item in items]
-        metrics = {"fold": fold, **classification_metrics(truth, predictions, labels)}
-        if frame_predictions:
-            sequence_scores.append(_sequence_scores(truth, predictions, frame_predictions))
-        logger.info("fold %d: accuracy %.3f, macro-F1 %.3f on %d faces", fold, metrics["accuracy"],
-                    metrics["macro_f1"], metrics["num_samples"])
-        fold_metrics.append(metrics)
-        if output_dir is not None:
-            plot_confusion_matrix(metrics["confusion_matrix"], labels, Path(output_dir) / f"confusion_fold{fold}.png",
-                                  title=f"fold {fold}: accuracy {metrics['accuracy']:.1%}")
-    synthetic = is_synthetic(data_dir) if synthetic is None else synthetic
-    dataset_info = dataset_entry(layout, protocol_obj.name, str(data_dir), synthetic)
-    sequence = None
-    if sequence_scores:
-        sequence = {name: mean_std([scores[name] for scores in sequence_scores]) for name in sequence_scores[0]}
-        sequence["num_frames"] = num_frames
-    results = fold_results(fold_metrics, labels, model=model_path, dataset=dataset_info, command=command,
-                           zero_shot=class_prompts is not None, task="4d" if sequence else "3d", sequence=sequence)
-    if output_dir is not None:
-        total = [[sum(f["confusion_matrix"][i][j] for f in fold_metrics) for j in range(len(labels))]
-                 for i in range(len(labels))]
-        summary = results["summary"]["accuracy"]
-        plot_confusion_matrix(total, labels, Path(output_dir) / "confusion_all_folds.png",
-                              title=f"{len(folds)} fold(s): accuracy {summary['mean']:.1%} ± {summary['std']:.1%}")
-        (Path(output_dir) / "results.json").write_text(json.dumps(results, indent=2))
-    return results
+        plot_confusion_matrix(fold["confusion_matrix"], labels, output_dir / f"confusion_fold{fold['fold']}.png",
+                              title=f"fold {fold['fold']}: accuracy {fold['accuracy']:.1%}")
+    total = [[sum(f["confusion_matrix"][i][j] for f in folds) for j in range(len(labels))] for i in range(len(labels))]
+    summary = results["summary"]["accuracy"]
+    plot_confusion_matrix(total, labels, output_dir / "confusion_all_folds.png",
+                          title=f"{len(folds)} fold(s): accuracy {summary['mean']:.1%} ± {summary['std']:.1%}")
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))

@@ -11,6 +11,7 @@ import logging
 import math
 import multiprocessing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..bundled import load_pretrained
 from ..data.layouts import load_sample, scan_dataset
 from ..model.faceness_affectvlm import NotAFaceError
 from ..model.meshes_affectvlm import load_mesh
@@ -100,10 +102,7 @@ def model_predictions(model_dir: str, faces: Sequence[HeldoutFace], workers: int
                       batch_size: int = 32) -> tuple[list[int], list[str], np.ndarray]:
     """The model's predicted class per face (by its own scorer; -1 where the face check refused the mesh), its
     labels and the probabilities."""
-    from transformers import AutoModel, AutoProcessor
-
-    model = AutoModel.from_pretrained(model_dir).eval()
-    processor = AutoProcessor.from_pretrained(model_dir)
+    model, processor = load_pretrained(model_dir)
     views = _in_workers(partial(_views_of_file, processor=processor), [f.path for f in faces], workers,
                         "render held-out faces")
     accepted = [index for index, face_views in enumerate(views) if face_views is not None]
@@ -123,11 +122,36 @@ def _baseline_training_samples(train_dir: str, labels: Sequence[str], count: int
     return [samples[i] for i in sorted(order)]
 
 
-def baseline_scores(train_dir: str, val_dir: str, faces: Sequence[HeldoutFace], labels: Sequence[str],
-                    alignment, workers: int, count: int, seed: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BaselineData:
+    """Where the baselines learn: `num_faces` faces drawn (with `seed`) from the model's training folder, and
+    the validation folder their L2 strength is chosen on."""
+
+    train_dir: str
+    val_dir: str
+    num_faces: int = 2100
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class HeldoutEvaluation:
+    """One held-out run: the model, the held-out faces (written with `subjects` identities when missing), the
+    baselines' data and the results folder."""
+
+    model_dir: str
+    heldout_dir: str
+    baselines: BaselineData
+    out_dir: str
+    subjects: int = 40
+    workers: int = 2
+    command: str = ""
+
+
+def baseline_scores(data: BaselineData, faces: Sequence[HeldoutFace], labels: Sequence[str], alignment,
+                    workers: int) -> dict[str, Any]:
     """Fit both baselines (training faces, strength on validation) and predict the held-out faces."""
-    train = _baseline_training_samples(train_dir, labels, count, seed)
-    validation = [s for s in scan_dataset(val_dir, "folder") if s.label in labels]
+    train = _baseline_training_samples(data.train_dir, labels, data.num_faces, data.seed)
+    validation = [s for s in scan_dataset(data.val_dir, "folder") if s.label in labels]
     extract = partial(_features_of_sample, alignment=alignment)
     train_features = _in_workers(extract, train, workers, "baseline features (train)")
     val_features = _in_workers(extract, validation, workers, "baseline features (validation)")
@@ -152,28 +176,25 @@ def baseline_scores(train_dir: str, val_dir: str, faces: Sequence[HeldoutFace], 
     return results
 
 
-def evaluate_heldout(model_dir: str, heldout_dir: str, train_dir: str, val_dir: str, out_dir: str,
-                     subjects: int = 40, baseline_faces: int = 2100, workers: int = 2, seed: int = 0,
-                     command: str = "") -> dict[str, Any]:
+def evaluate_heldout(run: HeldoutEvaluation) -> dict[str, Any]:
     """Write the held-out faces (once), score the model and both baselines on them, write JSON and plots."""
     from transformers import AutoProcessor
 
-    heldout = Path(heldout_dir)
+    heldout = Path(run.heldout_dir)
     faces = read_heldout_index(heldout) if (heldout / "index.json").is_file() else \
-        write_heldout_faces(heldout, subjects)
-    predicted, labels, probabilities = model_predictions(model_dir, faces, workers)
+        write_heldout_faces(heldout, run.subjects)
+    predicted, labels, probabilities = model_predictions(run.model_dir, faces, run.workers)
     faces_in_labels = [i for i, f in enumerate(faces) if f.label in labels]
     faces = [faces[i] for i in faces_in_labels]
     predicted = [predicted[i] for i in faces_in_labels]
     truth = [labels.index(f.label) for f in faces]
-    report = {"model": model_dir, "command": command, "num_faces": len(faces), "labels": labels,
+    report = {"model": run.model_dir, "command": run.command, "num_faces": len(faces), "labels": labels,
               "model_scores": summarise(truth, predicted, faces, labels)}
     if "neutral" in labels:
         report["model_scores"]["six_class_accuracy"] = six_class_accuracy(truth, probabilities, faces_in_labels,
                                                                           labels)
-    alignment = AutoProcessor.from_pretrained(model_dir).alignment
-    for kind, result in baseline_scores(train_dir, val_dir, faces, labels, alignment, workers, baseline_faces,
-                                        seed).items():
+    alignment = AutoProcessor.from_pretrained(run.model_dir).alignment
+    for kind, result in baseline_scores(run.baselines, faces, labels, alignment, run.workers).items():
         used = result.pop("faces")
         chosen = [faces[i] for i in used]
         report[f"baseline_{kind}"] = {**result, **summarise([labels.index(f.label) for f in chosen],
@@ -182,14 +203,18 @@ def evaluate_heldout(model_dir: str, heldout_dir: str, train_dir: str, val_dir: 
         model_correct = sum(predicted[i] == truth[i] for i in used)
         report[f"baseline_{kind}"]["model_on_the_same_faces"] = {
             "accuracy": model_correct / max(1, len(used)), "accuracy_95ci": wilson_interval(model_correct, len(used))}
-    out = Path(out_dir)
+    _write_report(report, labels, Path(run.out_dir))
+    return report
+
+
+def _write_report(report: dict[str, Any], labels: Sequence[str], out: Path) -> None:
+    """A confusion matrix for the model and each baseline, and heldout_results.json."""
     out.mkdir(parents=True, exist_ok=True)
     for name in [key for key in report if key == "model_scores" or key.startswith("baseline_")]:
         scores = report[name]
         plot_confusion_matrix(scores["confusion_matrix"], labels, out / f"confusion_{name}.png",
                               title=f"{name}: {scores['accuracy']:.1%} on {scores['num_samples']} held-out faces")
     (out / "heldout_results.json").write_text(json.dumps(report, indent=2))
-    return report
 
 
-__all__ = ["baseline_scores", "evaluate_heldout", "model_predictions", "summarise", "wilson_interval"]
+__all__ = ["BaselineData", "HeldoutEvaluation", "baseline_scores", "evaluate_heldout", "model_predictions", "summarise", "wilson_interval"]

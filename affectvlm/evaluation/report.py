@@ -8,6 +8,7 @@ root}, "labels", "folds": [{fold, num_samples, accuracy, macro_f1, per_class, co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .metrics import mean_std
@@ -22,30 +23,34 @@ def dataset_entry(layout: str, protocol: str, root: str, synthetic: bool) -> dic
             "protocol": protocol, "root": root}
 
 
-def fold_results(
-    folds: Sequence[dict[str, Any]],
-    labels: Sequence[str],
-    model: str,
-    dataset: dict[str, Any],
-    command: str,
-    task: str = "3d",
-    zero_shot: bool = False,
-    sequence: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Per-fold metrics (from `classification_metrics` plus "fold") -> the full results document."""
+@dataclass(frozen=True)
+class ResultsSource:
+    """What was scored, on what, by which command: the header of a results document."""
+
+    model: str
+    dataset: dict[str, Any]  # a `dataset_entry`, or at least {"layout": ...}
+    command: str
+    zero_shot: bool = False
+
+
+def fold_results(folds: Sequence[dict[str, Any]], labels: Sequence[str], source: ResultsSource,
+                 sequence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Per-fold metrics (from `classification_metrics` plus "fold") -> the full results document; with
+    `sequence` (the 4D frame and voting scores) the task is "4d"."""
     if not folds:
         raise ValueError("no folds to report")
     missing = [key for key in FOLD_KEYS if key not in folds[0]]
     if missing:
         raise ValueError(f"fold entries lack {missing}")
+    dataset = source.dataset
     if "name" not in dataset:
         dataset = dataset_entry(dataset["layout"], dataset.get("protocol", dataset["layout"]), dataset.get("root", ""),
                                 dataset.get("synthetic", False))
     results = {
-        "model": model,
-        "task": task,
-        "zero_shot": zero_shot,
-        "command": command,
+        "model": source.model,
+        "task": "3d" if sequence is None else "4d",
+        "zero_shot": source.zero_shot,
+        "command": source.command,
         "dataset": dataset,
         "labels": list(labels),
         "folds": [{key: fold[key] for key in FOLD_KEYS} for fold in folds],

@@ -16,7 +16,8 @@ from typing import Any
 from ..evaluation.metrics import mean_std
 from ..evaluation.plots import plot_convergence
 from .config import TrainConfig
-from .trainer import MetricsLog, train
+from .metrics_log import read_metrics
+from .trainer import train
 
 PAPER_LOSS = {"contrastive": 1.0, "triplet": 1.0}
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -40,7 +41,7 @@ def _train_variant(base: TrainConfig, folder: Path, name: str, seed: int) -> dic
     """One variant, one seed: its summary and its validation curve."""
     config = dataclasses.replace(base, output_dir=str(folder), seed=seed, **VARIANTS[name])
     summary = train(config)
-    records = MetricsLog(folder / "metrics.jsonl", False, 0).records()
+    records = read_metrics(folder / "metrics.jsonl")
     curve = [(r["step"], r["validation/accuracy"]) for r in records if "validation/accuracy" in r]
     return {"seed": seed, "test_accuracy": summary["test"]["accuracy"], "test_macro_f1": summary["test"]["macro_f1"],
             "best_validation_accuracy": summary.get("best_validation_accuracy"),

@@ -6,7 +6,10 @@ from typing import Any
 
 import affectvlm
 
+from ..data.protocols import SIX_EMOTIONS
 from ..model.configuration_affectvlm import DEFAULT_VIEWS
+from ..model.losses_affectvlm import LOSS_TERMS
+from .config import TrainConfig
 
 _TINY_TOWER = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
 _SMALL_TOWER = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4}
@@ -76,3 +79,31 @@ def build_model(
         if config_overrides.get("emotion_labels"):
             model.set_class_prompts(**processor.class_prompt_inputs())
     return model, processor
+
+
+def model_for(config: TrainConfig):
+    """(model, processor) as a training config asks for them."""
+    return build_model(config.model_preset, config.checkpoint, config.clip, **model_overrides(config))
+
+
+def model_overrides(config: TrainConfig) -> dict[str, Any]:
+    renders = {"render_mode": config.render_mode, "image_size": config.image_size}
+    return {
+        **{key: value for key, value in renders.items() if value is not None},
+        "views": view_subset(config.num_views),
+        "view_fusion": config.view_fusion,
+        "temporal_pooling": config.temporal_pooling,
+        "emotion_labels": list(config.labels or SIX_EMOTIONS),
+        "loss_weights": every_loss_weight(config),
+        "class_scorer": "prompts" if text_tower_is_trained(config) else "centroids",
+    }
+
+
+def every_loss_weight(config: TrainConfig) -> dict[str, float]:
+    """The weight of every loss term, 0 for those the config leaves out."""
+    return {term: float(config.loss_weights.get(term, 0.0)) for term in LOSS_TERMS}
+
+
+def text_tower_is_trained(config: TrainConfig) -> bool:
+    """Without InfoNCE or cross-entropy nothing aligns the prompts with faces: score by class centroids."""
+    return config.loss_weights.get("infonce", 0) > 0 or config.loss_weights.get("cross_entropy", 0) > 0
