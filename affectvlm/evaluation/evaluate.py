@@ -82,7 +82,8 @@ def evaluate_folds(
     from transformers import AutoModel, AutoProcessor
 
     from ..data.cache import RenderSettings, render_split
-    from ..data.layouts import is_synthetic, scan_dataset
+    from ..data.loading import scan_dataset
+    from ..synthetic.output import is_synthetic
     from ..training.config import DEFAULT_CACHE
     from ..training.data import RenderedFaces, RenderedSequences
 

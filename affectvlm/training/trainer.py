@@ -18,10 +18,11 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from ..data.layouts import is_synthetic, synthetic_command
-from ..data.protocols import SIX_EMOTIONS, Split, get_protocol
+from ..data.protocols import Split, get_protocol
 from ..evaluation.metrics import classification_metrics
+from ..model.configuration_affectvlm import BASIC_EMOTIONS as SIX_EMOTIONS
 from ..model.losses_affectvlm import LOSS_TERMS, gather_features
+from ..synthetic.output import is_synthetic, synthetic_command
 from .augment import NO_AUGMENTATION, ViewAugmentation
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -46,7 +47,7 @@ def protocol_for(config: TrainConfig):
 
 def split_for(config: TrainConfig) -> Split:
     """The protocol split of the configured data and fold (no mesh is loaded)."""
-    from ..data.layouts import scan_dataset
+    from ..data.loading import scan_dataset
 
     return protocol_for(config).split(scan_dataset(config.data_dir, config.layout, on_error=config.on_error), config.fold)
 
