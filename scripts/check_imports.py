@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     if found_cycles or upward:
         return 1
     edges = sum(len(targets) for targets in graph.values())
-    print(f"OK: {len(graph)} modules, {edges} import arrows, no cycles, {root.name}.{LOW_LAYER} imports no layer above it")
+    print(f"OK: {len(graph)} modules, {edges} import arrows, no cycles, "
+          f"{root.name}.{LOW_LAYER} imports no layer above it")
     return 0
 
 

@@ -27,8 +27,8 @@ def faces(tmp_path_factory) -> dict[str, meshes_affectvlm.FaceMesh]:
     found["vertex colours"] = dataclasses.replace(first, vertex_colors=(ramp * 255).astype(np.uint8))
     for layout, options in (("bu3dfe", {"intensities": [4]}), ("bosphorus", {"grid_spacing": 3.0})):
         root = tmp_path_factory.mktemp(layout)
-        write_synthetic_dataset(DatasetRequest(root, layout, 1, SyntheticRequest(emotions=["happiness"], texture_size=64,
-                                                                    **options)))
+        faces = SyntheticRequest(emotions=["happiness"], texture_size=64, **options)
+        write_synthetic_dataset(DatasetRequest(root, layout, 1, faces))
         sample = next(scan_dataset(root, layout))
         found[Path(sample.files[0]).suffix] = load_sample(sample)[0]
     assert found[".wrl"].texture is not None and found[".bnt"].texture is not None

@@ -10,13 +10,13 @@ in each real dataset's file formats and folders, to exercise readers, protocols 
 Real-dataset readers (affectvlm.data) never import this package; it imports them for the layouts' naming.
 """
 
+from .attributes import AGE_GROUPS, GENDERS, subject_attributes
 from .expressions import (
     EMOTION_PROTOTYPES, EMOTION_RECIPES, INTENSITY_SCALE, RECIPE_SPLITS, Expression, Recipe, draw_expression,
     expression_weights, prototype_expression, recipe_weights,
 )
 from .face_model import face_model, identity_coefficients
 from .faces import synthesize_expression, synthesize_face
-from .attributes import AGE_GROUPS, GENDERS, subject_attributes
 from .request import DatasetRequest, SyntheticRequest
 from .sequences import SEQUENCE_PHASES, expression_envelope, synthesize_sequence
 from .variation import DEFAULT_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
