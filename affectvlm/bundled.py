@@ -17,8 +17,8 @@ ICT_FACE_MODEL = ASSETS / "ict_face_model" / "ict_face_only_9409.npz"
 def load_pretrained(name_or_path: str | Path = DEFAULT_MODEL, device: Any = None,
                     trust_remote_code: bool = False) -> tuple[Any, Any]:
     """(model in eval mode, processor) from a folder or Hub id, with this package's classes (registered with the
-    Auto classes on import) unless `trust_remote_code` asks for the code that travels with the folder."""
-    import affectvlm  # noqa: F401  (registers the Auto classes)
+    Auto classes when the package is imported, as it is for this module) unless `trust_remote_code` asks for the
+    code that travels with the folder."""
     from transformers import AutoModel, AutoProcessor
 
     if Path(name_or_path) == DEFAULT_MODEL and not DEFAULT_MODEL.is_dir():

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .data.synthetic import face_model
+from .synthetic.face_model import face_model
 from .model.preprocessing_affectvlm import FaceAlignment, border_vertices
 
 # The ICT model's "narrow face" (forehead to chin, ear to ear, no scalp or neck) is its first 6706 vertices.

@@ -23,10 +23,13 @@ import numpy as np
 import trimesh
 
 from affectvlm.bundled import EXAMPLE_FACE, EXAMPLES
-from affectvlm.data.layouts import load_sample, write_synthetic_dataset
-from affectvlm.data.synthetic import DEFAULT_VARIATION, EMOTION_ORDER, synthesize_face
+from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
+from affectvlm.data.loading import load_sample
 from affectvlm.model.faceness_affectvlm import face_shape_problem, measure_face_shape
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
+from affectvlm.synthetic import (
+    DEFAULT_VARIATION, DatasetRequest, SyntheticRequest, synthesize_face, write_synthetic_dataset,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +81,7 @@ def synthetic_faces(count: int) -> Iterator[FaceMesh]:
     rng = np.random.default_rng(13)
     heavy_crop = replace(DEFAULT_VARIATION, crop_probability=1.0, crop_max_fraction=0.4)
     for number in range(count):
-        emotion = EMOTION_ORDER[number % len(EMOTION_ORDER)]
+        emotion = EMOTIONS_WITH_NEUTRAL[number % len(EMOTIONS_WITH_NEUTRAL)]
         intensity = 0 if emotion == "neutral" else 1 + number % 4
         variation = heavy_crop if number % 2 else DEFAULT_VARIATION
         face = synthesize_face(1000 + number, emotion, intensity, variation, sample_seed=number)
@@ -113,8 +116,9 @@ def dataset_faces(workdir: Path, subjects: int) -> Iterator[FaceMesh]:
     are), read back from the files."""
     settings = {"bu3dfe": {"intensities": (2, 4)}, "bosphorus": {}, "bp4d": {"frames": 5}, "folder": {"intensities": (4,)}}
     for layout, options in settings.items():
-        samples = write_synthetic_dataset(workdir / layout, layout, subjects, subject_seed_offset=500,
-                                          texture_size=16, **options)
+        faces = SyntheticRequest(texture_size=16, **options)
+        samples = write_synthetic_dataset(DatasetRequest(workdir / layout, layout, subjects, faces,
+                                                         subject_seed_offset=500))
         for sample in samples:
             yield from load_sample(sample)
     for number, face in enumerate(load_sample(samples[0]) if samples else []):  # as the demo's examples: PLY

@@ -29,7 +29,8 @@ import trimesh
 import affectvlm.io  # noqa: F401  (registers the .wrl and .bnt readers)
 from affectvlm.bundled import EXAMPLE_FACE
 from affectvlm.io import write_obj, write_vrml
-from affectvlm.io.bnt import mesh_to_grid, write_bnt_grid
+from affectvlm.io.bnt import write_bnt_grid
+from affectvlm.synthetic.range_scan import mesh_to_grid
 from affectvlm.model.faceness_affectvlm import check_face
 from affectvlm.model.meshes_affectvlm import FaceMesh, MeshFormatError, load_mesh
 from affectvlm.model.rendering_affectvlm import ViewSpec, render_views

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import trimesh
 
-from affectvlm.data.synthetic import EMOTION_PROTOTYPES, synthesize_face
+from affectvlm.synthetic import EMOTION_PROTOTYPES, synthesize_face
 
 
 def main() -> None:

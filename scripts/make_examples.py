@@ -16,7 +16,7 @@ from pathlib import Path
 
 import trimesh
 
-from affectvlm.data.synthetic import EMOTION_PROTOTYPES, synthesize_face
+from affectvlm.synthetic import EMOTION_PROTOTYPES, synthesize_face
 from affectvlm.model.meshes_affectvlm import FaceMesh
 
 SEQUENCE_INTENSITIES = (1, 2, 3, 4)

@@ -18,17 +18,22 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from affectvlm.data.layouts import LAYOUTS, write_synthetic_dataset
-from affectvlm.data.synthetic import DEFAULT_VARIATION, EMOTION_ORDER, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION
+from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
+from affectvlm.data.registry import get_layout
+from affectvlm.synthetic import (
+    DEFAULT_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, DatasetRequest, SyntheticRequest,
+    write_synthetic_dataset,
+)
+from affectvlm.synthetic.writers import WRITERS
 
 VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION}
 
 
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in EMOTION_ORDER]
+    unknown = [name for name in names if name not in EMOTIONS_WITH_NEUTRAL]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown emotion(s) {unknown}; choose from {', '.join(EMOTION_ORDER)}")
+        raise argparse.ArgumentTypeError(f"unknown emotion(s) {unknown}; choose from {', '.join(EMOTIONS_WITH_NEUTRAL)}")
     return names
 
 
@@ -41,8 +46,8 @@ def _numbers(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    layouts = "; ".join(f"{name}: {layout.description}" for name, layout in LAYOUTS.items())
-    parser.add_argument("--layout", required=True, choices=sorted(LAYOUTS), help=f"dataset layout ({layouts})")
+    layouts = "; ".join(f"{name}: {get_layout(name).description}" for name in WRITERS)
+    parser.add_argument("--layout", required=True, choices=sorted(WRITERS), help=f"dataset layout ({layouts})")
     parser.add_argument("--out", required=True, type=Path, help="output folder (empty or new)")
     parser.add_argument("--subjects", type=int, default=2, help="number of subjects (default: 2)")
     parser.add_argument("--subject-seed-offset", type=int, default=0,
@@ -73,18 +78,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def request_of(args: argparse.Namespace) -> DatasetRequest:
+    """The dataset the command line asks for, recording the command itself with the files."""
+    faces = SyntheticRequest(
+        emotions=args.emotions, intensities=args.intensities, frames=args.frames, fps=args.fps,
+        variation=VARIATIONS[args.variation], sample_seed=args.seed, texture_size=args.texture_size,
+        recipes=args.recipes, faces_per_emotion=args.faces_per_emotion,
+    )
+    return DatasetRequest(args.out, args.layout, args.subjects, faces, subject_seed_offset=args.subject_seed_offset,
+                          workers=args.workers, overwrite=args.overwrite, command=shlex.join(["python", *sys.argv]))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tqdm(total=args.subjects, desc=f"writing {args.layout}", unit="subject") as bar:
         try:
-            samples = write_synthetic_dataset(
-                args.out, args.layout, args.subjects, subject_seed_offset=args.subject_seed_offset,
-                emotions=args.emotions, intensities=args.intensities, frames=args.frames, fps=args.fps,
-                variation=VARIATIONS[args.variation], seed=args.seed, texture_size=args.texture_size,
-                recipes=args.recipes, faces_per_emotion=args.faces_per_emotion, workers=args.workers,
-                overwrite=args.overwrite,
-                on_subject_done=lambda subject: bar.update(1), command=shlex.join(["python", *sys.argv]),
-            )
+            samples = write_synthetic_dataset(request_of(args), on_subject_done=lambda subject: bar.update(1))
         except (ValueError, OSError, RuntimeError) as err:
             bar.close()
             print(f"error: {err}", file=sys.stderr)

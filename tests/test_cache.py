@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from affectvlm.data.cache import CACHE_INFO, CacheBuild, RenderSettings, build_rendered_dataset, cache_info, row_views
-from affectvlm.data.layouts import scan_dataset, write_synthetic_dataset
+from affectvlm.data.loading import scan_dataset
 from affectvlm.data.samples import DatasetReadError
 from affectvlm.model.meshes_affectvlm import MeshFormatError
 from affectvlm.model.rendering_affectvlm import ViewSpec
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 
 SETTINGS = RenderSettings((ViewSpec("frontal"), ViewSpec("left", 30.0)), "shaded", 24)
 
@@ -18,8 +19,8 @@ SETTINGS = RenderSettings((ViewSpec("frontal"), ViewSpec("left", 30.0)), "shaded
 @pytest.fixture(scope="module")
 def dataset_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bu3dfe")
-    write_synthetic_dataset(root, "bu3dfe", subjects=2, emotions=("anger", "happiness"), intensities=(4,),
-                            texture_size=16)
+    write_synthetic_dataset(DatasetRequest(root, "bu3dfe", 2, SyntheticRequest(
+        emotions=("anger", "happiness"), intensities=(4,), texture_size=16)))
     return root
 
 

@@ -12,12 +12,16 @@ import numpy as np
 import pytest
 
 from affectvlm import render_views
-from affectvlm.data.layouts import get_layout, load_sample, scan_dataset, write_synthetic_dataset
+from affectvlm.data.loading import load_sample, scan_dataset
 from affectvlm.data.samples import DatasetReadError, ReadProblems
-from affectvlm.data.synthetic import DEFAULT_VARIATION, subject_attributes, synthesize_face, synthesize_sequence
-from affectvlm.io.output import RECORD_NAME
 from affectvlm.model.meshes_affectvlm import MeshFormatError
 from affectvlm.model.rendering_affectvlm import ViewSpec
+from affectvlm.synthetic import (
+    DEFAULT_VARIATION, DatasetRequest, SyntheticRequest, subject_attributes, synthesize_face, synthesize_sequence,
+    write_synthetic_dataset,
+)
+from affectvlm.synthetic.output import RECORD_NAME
+from affectvlm.synthetic.writers import get_writer
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "make_synthetic.py"
 MM = 10.0  # the writers store millimetres; the synthetic model is in centimetres
@@ -39,9 +43,10 @@ def datasets(tmp_path_factory):
     written = {}
     for layout, (offset, count, options) in WRITES.items():
         root = tmp_path_factory.mktemp("datasets") / layout
-        samples = write_synthetic_dataset(root, layout, count, subject_seed_offset=offset, texture_size=32, **options)
+        faces = SyntheticRequest(texture_size=32, **options)
+        samples = write_synthetic_dataset(DatasetRequest(root, layout, count, faces, subject_seed_offset=offset))
         seeds = list(range(offset, offset + count))
-        ids = get_layout(layout).subject_ids([subject_attributes(seed)["gender"] for seed in seeds])
+        ids = get_writer(layout).subject_ids([subject_attributes(seed)["gender"] for seed in seeds])
         written[layout] = (root, samples, dict(zip(ids, seeds)))
     return written
 
@@ -260,24 +265,24 @@ def test_manifests_list_files_sequences_and_report_bad_rows(datasets, tmp_path, 
 
 
 def test_the_writer_never_clobbers_files_it_did_not_write(tmp_path):
-    options = {"emotions": ["neutral"], "texture_size": 16}
+    faces = SyntheticRequest(emotions=["neutral"], texture_size=16)
     root = tmp_path / "out"
     root.mkdir()
     (root / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
-        write_synthetic_dataset(root, "folder", 1, **options)
-    first = write_synthetic_dataset(root, "folder", 1, overwrite=True, **options)
+        write_synthetic_dataset(DatasetRequest(root, "folder", 1, faces))
+    first = write_synthetic_dataset(DatasetRequest(root, "folder", 1, faces, overwrite=True))
     assert (root / RECORD_NAME).is_file() and (root / "notes.txt").read_text() == "mine"
-    again = write_synthetic_dataset(root, "folder", 1, overwrite=True, **options)  # its own files: replaced
+    again = write_synthetic_dataset(DatasetRequest(root, "folder", 1, faces, overwrite=True))  # its own: replaced
     assert again == first
     foreign = root / "meshes" / "S002" / "S002_neutral_0.obj"
     foreign.parent.mkdir(parents=True)
     foreign.write_text("someone else's")
     with pytest.raises(RuntimeError, match="S002_neutral_0.obj: exists and was not written by this tool"):
-        write_synthetic_dataset(root, "folder", 2, overwrite=True, **options)
+        write_synthetic_dataset(DatasetRequest(root, "folder", 2, faces, overwrite=True))
     assert foreign.read_text() == "someone else's" and (root / "notes.txt").read_text() == "mine"
     with pytest.raises(ValueError, match="holds the emotions"):
-        write_synthetic_dataset(tmp_path / "other", "bu4dfe", 1, emotions=["neutral"])
+        write_synthetic_dataset(DatasetRequest(tmp_path / "other", "bu4dfe", 1, SyntheticRequest(emotions=["neutral"])))
 
 
 def test_command_line_writes_a_dataset_with_progress(tmp_path, capsys):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from affectvlm import load_mesh
-from affectvlm.data.synthetic import DEFAULT_VARIATION, synthesize_face
-from affectvlm.io.bnt import RangeGrid, mesh_to_grid, read_bnt, read_bnt_grid, triangulate_grid, write_bnt_grid
-from affectvlm.io.scan import textured_scan
+from affectvlm.io.bnt import RangeGrid, read_bnt, read_bnt_grid, triangulate_grid, write_bnt_grid
 from affectvlm.model.meshes_affectvlm import MeshFormatError
+from affectvlm.synthetic import DEFAULT_VARIATION, synthesize_face
+from affectvlm.synthetic.range_scan import mesh_to_grid
+from affectvlm.synthetic.texture import textured_scan
 
 ZMIN = -1e9
 

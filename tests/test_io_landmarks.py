@@ -4,8 +4,6 @@ layouts real files use, and refuse broken ones naming the file and line."""
 import numpy as np
 import pytest
 
-from affectvlm.data.bosphorus import MULTIPIE_OF_BOSPHORUS_LANDMARK
-from affectvlm.data.samples import DatasetReadError
 from affectvlm.io.landmarks import (
     BOSPHORUS_LANDMARK_NAMES,
     read_bnd,
@@ -14,6 +12,8 @@ from affectvlm.io.landmarks import (
     write_bnd,
     write_lm3,
 )
+from affectvlm.model.meshes_affectvlm import MeshFormatError
+from affectvlm.synthetic.writers.bosphorus import MULTIPIE_OF_BOSPHORUS_LANDMARK
 
 POINTS = np.random.default_rng(0).normal(scale=50, size=(83, 3))
 
@@ -46,7 +46,7 @@ def test_bnd_accepts_any_whitespace_and_blank_lines(tmp_path):
 )
 def test_broken_bnd_is_refused_naming_file_and_line(tmp_path, text, message):
     (tmp_path / "bad.bnd").write_text(text)
-    with pytest.raises(DatasetReadError, match=message) as caught:
+    with pytest.raises(MeshFormatError, match=message) as caught:
         read_landmarks(tmp_path / "bad.bnd")
     assert str(caught.value).startswith(str(tmp_path / "bad.bnd"))
 
@@ -83,15 +83,15 @@ def test_lm3_layout_as_other_readers_take_it(tmp_path):
 )
 def test_broken_lm3_is_refused_naming_file_and_line(tmp_path, text, message):
     (tmp_path / "bad.lm3").write_text(text)
-    with pytest.raises(DatasetReadError, match=message) as caught:
+    with pytest.raises(MeshFormatError, match=message) as caught:
         read_landmarks(tmp_path / "bad.lm3")
     assert str(caught.value).startswith(str(tmp_path / "bad.lm3"))
 
 
 def test_unknown_or_missing_landmark_files_are_refused(tmp_path):
-    with pytest.raises(DatasetReadError, match=r"unknown landmark file type '\.pts'"):
+    with pytest.raises(MeshFormatError, match=r"unknown landmark file type '\.pts'"):
         read_landmarks(tmp_path / "face.pts")
-    with pytest.raises(DatasetReadError, match="cannot read landmarks") as caught:
+    with pytest.raises(MeshFormatError, match="cannot read landmarks") as caught:
         read_landmarks(tmp_path / "absent.bnd")
     assert str(caught.value).startswith(str(tmp_path / "absent.bnd"))
 

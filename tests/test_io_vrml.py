@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from affectvlm import load_mesh
-from affectvlm.data.synthetic import DEFAULT_VARIATION, synthesize_face
-from affectvlm.io.scan import textured_scan
 from affectvlm.io.vrml import read_vrml, write_vrml
 from affectvlm.model.meshes_affectvlm import FaceMesh, MeshFormatError
+from affectvlm.synthetic import DEFAULT_VARIATION, synthesize_face
+from affectvlm.synthetic.texture import textured_scan
 
 HAND_WRITTEN = """#VRML V2.0 utf8
 # a comment with a "quote" and [brackets]

@@ -2,8 +2,8 @@
 
 import torch
 
-from affectvlm.data.synthetic import synthesize_face
 from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
+from affectvlm.synthetic import synthesize_face
 from conftest import tiny_model_and_processor
 
 EMOTIONS = list(BASIC_EMOTIONS)

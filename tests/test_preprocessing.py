@@ -4,7 +4,7 @@ in millimetres gives nearly the same views; the fit finds pose, position and uni
 import numpy as np
 import pytest
 
-from affectvlm.data.synthetic import (
+from affectvlm.synthetic import (
     EMOTION_RECIPES, SCAN_VARIATION, draw_expression, face_model, rotation_matrix, synthesize_expression,
     synthesize_face,
 )

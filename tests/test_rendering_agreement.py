@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from affectvlm.bundled import EXAMPLES
-from affectvlm.data.layouts import load_sample, scan_dataset, write_synthetic_dataset
+from affectvlm.data.loading import load_sample, scan_dataset
 from affectvlm.model import meshes_affectvlm
 from affectvlm.model.meshes_affectvlm import load_mesh
 from affectvlm.model.rendering_affectvlm import RENDER_BACKENDS, ViewSpec, render_batch, render_views
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 
 VIEWS = [ViewSpec("frontal"), ViewSpec("left", 30.0), ViewSpec("right", -30.0), ViewSpec("above", 20.0, 15.0, 10.0)]
 SIZE = 64
@@ -26,7 +27,8 @@ def faces(tmp_path_factory) -> dict[str, meshes_affectvlm.FaceMesh]:
     found["vertex colours"] = dataclasses.replace(first, vertex_colors=(ramp * 255).astype(np.uint8))
     for layout, options in (("bu3dfe", {"intensities": [4]}), ("bosphorus", {"grid_spacing": 3.0})):
         root = tmp_path_factory.mktemp(layout)
-        write_synthetic_dataset(root, layout, 1, emotions=["happiness"], texture_size=64, **options)
+        faces = SyntheticRequest(emotions=["happiness"], texture_size=64, **options)
+        write_synthetic_dataset(DatasetRequest(root, layout, 1, faces))
         sample = next(scan_dataset(root, layout))
         found[Path(sample.files[0]).suffix] = load_sample(sample)[0]
     assert found[".wrl"].texture is not None and found[".bnt"].texture is not None

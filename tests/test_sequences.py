@@ -5,10 +5,9 @@ import json
 import pytest
 import torch
 
-from affectvlm.data.layouts import write_synthetic_dataset
-from affectvlm.data.synthetic import synthesize_sequence
 from affectvlm.evaluation.evaluate import FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import sample_frame_indices
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, synthesize_sequence, write_synthetic_dataset
 from affectvlm.training.augment import ViewAugmentation, augment_sequence
 from affectvlm.training.config import TrainConfig
 from affectvlm.training.trainer import train
@@ -72,7 +71,8 @@ def test_sequence_augmentation_keeps_each_view_consistent_over_time():
 
 def test_training_and_evaluating_on_bu4dfe_sequences(tmp_path):
     root = tmp_path / "bu4dfe"
-    write_synthetic_dataset(root, "bu4dfe", subjects=4, emotions=("anger", "surprise"), frames=6, texture_size=16)
+    write_synthetic_dataset(DatasetRequest(root, "bu4dfe", 4, SyntheticRequest(
+        emotions=("anger", "surprise"), frames=6, texture_size=16)))
     config = TrainConfig(
         data_dir=str(root), layout="bu4dfe", cache_dir=str(tmp_path / "cache"), output_dir=str(tmp_path / "run"),
         model_preset="tiny", labels=["anger", "surprise"], folds=4, batch_size=2, max_steps=2, warmup_steps=1,

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from affectvlm.data.synthetic import (
+from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
+from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
+from affectvlm.synthetic import (
     DEFAULT_VARIATION,
+    EMOTION_RECIPES,
     NO_VARIATION,
     SEQUENCE_PHASES,
     Variation,
@@ -66,6 +69,14 @@ def test_crops_cut_part_of_the_face_and_keep_the_mesh_valid():
     assert len(cropped.vertices) < len(full.vertices)
     assert cropped.faces.max() < len(cropped.vertices) and cropped.faces.min() >= 0
     assert 0 < len(cropped.landmarks) <= 68
+    assert len(cropped.metadata["landmark_ids"]) == len(cropped.landmarks)
+    nearest = np.linalg.norm(cropped.landmarks[:, None] - cropped.vertices[None], axis=2).min(axis=1)
+    np.testing.assert_array_equal(nearest, 0.0)  # every landmark kept is a vertex the crop kept
+
+
+def test_the_generator_makes_the_project_emotions_in_the_project_order():
+    assert EMOTIONS_WITH_NEUTRAL == (*BASIC_EMOTIONS, "neutral")
+    assert tuple(EMOTION_RECIPES) == EMOTIONS_WITH_NEUTRAL  # its draws are seeded by position in this list
 
 
 def test_subject_attributes_are_fixed_by_the_seed_and_vary_across_subjects():

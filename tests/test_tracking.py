@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from affectvlm.data.layouts import write_synthetic_dataset
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 from affectvlm.training.config import config_from_args
 from affectvlm.training.trainer import train
 
@@ -14,8 +14,8 @@ event_accumulator = pytest.importorskip(
 
 def test_two_steps_with_report_to_tensorboard_write_readable_scalars(tmp_path):
     data = tmp_path / "bu3dfe"
-    write_synthetic_dataset(data, "bu3dfe", subjects=8, emotions=("anger", "happiness", "surprise"),
-                            intensities=(4,), texture_size=16)
+    write_synthetic_dataset(DatasetRequest(data, "bu3dfe", 8, SyntheticRequest(
+        emotions=("anger", "happiness", "surprise"), intensities=(4,), texture_size=16)))
     output = tmp_path / "run"
     config = config_from_args([
         "--data-dir", str(data), "--cache-dir", str(tmp_path / "cache"), "--output-dir", str(output),

@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from affectvlm.data.layouts import write_synthetic_dataset
 from affectvlm.evaluation.evaluate import EvaluationSettings, FoldFaces, evaluate_folds
 from affectvlm.model.prompts_affectvlm import class_prompts
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 from affectvlm.training.ablations import run_ablations
 from affectvlm.training.config import TrainConfig, config_from_args
 from affectvlm.training.trainer import train
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bu3dfe")
-    write_synthetic_dataset(root, "bu3dfe", subjects=8, emotions=("anger", "happiness", "surprise"),
-                            intensities=(4,), texture_size=16)
+    write_synthetic_dataset(DatasetRequest(root, "bu3dfe", 8, SyntheticRequest(
+        emotions=("anger", "happiness", "surprise"), intensities=(4,), texture_size=16)))
     return root
 
 

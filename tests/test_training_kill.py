@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from affectvlm.data.layouts import write_synthetic_dataset
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 6
@@ -63,8 +63,8 @@ def _finish(command: list[str], log: Path) -> None:
 
 def test_a_run_killed_at_random_moments_and_resumed_ends_bit_identical(tmp_path):
     data, cache = tmp_path / "bu3dfe", tmp_path / "cache"
-    write_synthetic_dataset(data, "bu3dfe", subjects=8, emotions=("anger", "happiness", "surprise"),
-                            intensities=(4,), texture_size=16)
+    write_synthetic_dataset(DatasetRequest(data, "bu3dfe", 8, SyntheticRequest(
+        emotions=("anger", "happiness", "surprise"), intensities=(4,), texture_size=16)))
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     started = time.monotonic()
     _finish(_command(data, cache, straight), tmp_path / "straight.log")  # also renders the shared cache

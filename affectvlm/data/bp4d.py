@@ -1,4 +1,4 @@
-"""BP4D-Spontaneous and BP4D+ (Binghamton-Pittsburgh 4D spontaneous expression databases): scanner and writer.
+"""BP4D-Spontaneous and BP4D+ (Binghamton-Pittsburgh 4D spontaneous expression databases): scanner.
 
 Layout: `<root>/<subject>/<task>/<frame>.obj`, each frame with its texture (`<frame>.jpg`, referenced by
 `<frame>.mtl`), e.g. `F001/T1/0000.obj`; subject F001... (female) / M001... (male); task T1..T8
@@ -16,21 +16,14 @@ elicited emotion is the designers' intent, not an annotation of each frame. Over
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..io.obj import write_obj
-from ..io.scan import textured_scan
-from .bu3dfe import GENDER_OF_LETTER, gendered_subject_ids
-from .bu4dfe import TEXTURE_SUFFIXES, companion, frame_files
+from .emotions import EMOTIONS_WITH_NEUTRAL
 from .samples import FaceSample, ReadProblems
-from .synthetic import EMOTION_ORDER, synthesize_sequence
+from .scanning import GENDER_OF_LETTER, TEXTURE_SUFFIXES, companion, frame_files
 
-if TYPE_CHECKING:
-    from ..io.output import OutputFolder
-    from .layouts import SyntheticRequest
-
+BP4D_SPONTANEOUS, BP4D_PLUS = "BP4D-Spontaneous", "BP4D+"  # the datasets' names, in metadata and reports
 # task -> (label or None, how the emotion was elicited)
 BP4D_SPONTANEOUS_TASKS: dict[str, tuple[str | None, str]] = {
     "T1": ("happiness", "amusement: talk with the experimenter, listen to a joke"),
@@ -58,8 +51,9 @@ FRAMES_PER_SECOND = 25.0
 _SUBJECT = re.compile(r"[FM]\d{3}")
 
 
-def subject_ids(genders: Sequence[str]) -> list[str]:
-    return gendered_subject_ids(genders, 3)
+def elicited_emotions(tasks: Mapping[str, tuple[str | None, str]]) -> tuple[str, ...]:
+    """The emotions a task table elicits, in the project's order."""
+    return tuple(emotion for emotion in EMOTIONS_WITH_NEUTRAL if any(label == emotion for label, _ in tasks.values()))
 
 
 def task_labels(tasks: Mapping[str, tuple[str | None, str]], task_emotions: Mapping[str, str | None] | None
@@ -67,9 +61,9 @@ def task_labels(tasks: Mapping[str, tuple[str | None, str]], task_emotions: Mapp
     """The task -> label table: the dataset's defaults with the user's overrides."""
     labels = {task: label for task, (label, _) in tasks.items()}
     for task, label in (task_emotions or {}).items():
-        if label is not None and label not in EMOTION_ORDER:
+        if label is not None and label not in EMOTIONS_WITH_NEUTRAL:
             raise ValueError(f"task_emotions[{task!r}] = {label!r} is not an emotion; expected one of "
-                             f"{', '.join(EMOTION_ORDER)} or None")
+                             f"{', '.join(EMOTIONS_WITH_NEUTRAL)} or None")
         labels[task] = label
     return labels
 
@@ -109,28 +103,3 @@ def _sequences(root: Path, problems: ReadProblems, tasks: Mapping[str, tuple[str
                 metadata["texture_files"] = textures
             yield FaceSample(files=tuple(str(frame) for frame in frames), label=labels[folder.name],
                              subject=subject, metadata=metadata)
-
-
-def write_subject(out: OutputFolder, subject: str, subject_seed: int, request: SyntheticRequest,
-                  tasks: Mapping[str, tuple[str | None, str]], dataset: str) -> list[FaceSample]:
-    """Write one synthetic subject: for every task whose emotion is requested, a posed sequence of it (a
-    stand-in for the spontaneous one) as textured OBJ frames."""
-    samples = []
-    for task, (emotion, elicitation) in tasks.items():
-        if emotion not in request.emotions:
-            continue
-        frames = synthesize_sequence(subject_seed, emotion, request.frames, request.fps,
-                                     variation=request.variation, sample_seed=request.sample_seed)
-        files, textures = [], []
-        for number, frame in enumerate(frames):
-            stem = f"{subject}/{task}/{number:04d}"
-            files.append(out.path(stem + ".obj"))
-            textures.append(out.path(stem + ".jpg"))
-            out.path(stem + ".mtl")
-            write_obj(files[-1], textured_scan(frame, subject_seed, request.texture_size), textures[-1])
-        metadata = {"dataset": dataset, "task": task, "gender": GENDER_OF_LETTER[subject[0]],
-                    "frame_count": len(frames), "fps": request.fps, "elicitation": elicitation,
-                    "texture_files": [str(path) for path in textures]}
-        samples.append(FaceSample(files=tuple(str(path) for path in files), label=emotion, subject=subject,
-                                  metadata=metadata))
-    return samples

@@ -1,4 +1,4 @@
-"""BU-3DFE (Binghamton University 3D Facial Expression database): scanner and synthetic writer.
+"""BU-3DFE (Binghamton University 3D Facial Expression database): scanner.
 
 Layout: `<root>/<subject>/<subject>_<EX><NN><RR>_F3D.wrl`, e.g. `F0001/F0001_HA03WH_F3D.wrl`, where
   - subject: F0001... (female) or M0001... (male);
@@ -9,58 +9,26 @@ Layout: `<root>/<subject>/<subject>_<EX><NN><RR>_F3D.wrl`, e.g. `F0001/F0001_HA0
   - companions: the texture `_F3D.bmp` (named by the VRML's ImageTexture url) and 83 landmarks `_F3D.bnd`.
 The database also has the raw scans `_RAW.wrl` (no landmarks); `variant="RAW"` indexes those instead.
 Folders not named like a subject (viewers, documents) are passed over.
-
-The synthetic writer stores each face in millimetres with a baked texture. Its `.bnd` holds 83 points: the
-synthetic face's Multi-PIE landmarks (68, fewer if a crop cut some off) in their order, then vertices picked
-by farthest-point sampling from them (spread over the face's outline, as BU-3DFE's 15 contour points are),
-each with its vertex number. This is not BU-3DFE's own landmark order.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..io.landmarks import write_bnd
-from ..io.scan import textured_scan
-from ..io.vrml import write_vrml
-from ..model.meshes_affectvlm import FaceMesh
 from .samples import FaceSample, ReadProblems
-from .synthetic import ETHNICITY_CODES, subject_attributes, synthesize_face
-
-if TYPE_CHECKING:
-    from ..io.output import OutputFolder
-    from .layouts import SyntheticRequest
+from .scanning import GENDER_OF_LETTER
 
 DATASET = "BU-3DFE"
 EXPRESSION_CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "SA": "sadness",
                     "SU": "surprise", "NE": "neutral"}
-CODE_OF_EMOTION = {emotion: code for code, emotion in EXPRESSION_CODES.items()}
-GENDER_OF_LETTER = {"F": "female", "M": "male"}
+ETHNICITY_CODES = ("WH", "BL", "AE", "AM", "LA", "IN")
 LANDMARK_COUNT = 83
 _SUBJECT = re.compile(r"[FM]\d{4}")
 _NAME = re.compile(
     r"(?P<subject>[FM]\d{4})_(?P<code>[A-Z]{2})(?P<intensity>\d{2})(?P<ethnicity>[A-Z]{2})_(?P<variant>F3D|RAW)"
 )
-
-
-def gendered_subject_ids(genders: Sequence[str], digits: int) -> list[str]:
-    """Binghamton-style ids (F001 / M0001...), numbered within each gender in order of appearance."""
-    counts = {"F": 0, "M": 0}
-    ids = []
-    for gender in genders:
-        letter = "F" if gender == "female" else "M"
-        counts[letter] += 1
-        ids.append(f"{letter}{counts[letter]:0{digits}d}")
-    return ids
-
-
-def subject_ids(genders: Sequence[str]) -> list[str]:
-    return gendered_subject_ids(genders, 4)
 
 
 def _name_problem(match: re.Match, folder: str) -> str | None:
@@ -123,41 +91,3 @@ def _samples(root: Path, problems: ReadProblems, variant: str, require_landmarks
             sample = _sample(path, folder.name, variant, require_landmarks, problems)
             if sample is not None:
                 yield sample
-
-
-def bnd_landmarks(mesh: FaceMesh, count: int = LANDMARK_COUNT) -> tuple[np.ndarray, np.ndarray]:
-    """(vertex numbers, points) of `count` landmarks: the mesh's own landmarks (snapped to their nearest
-    vertex), then vertices chosen by farthest-point sampling from those already chosen."""
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    own = np.zeros((0, 3)) if mesh.landmarks is None else np.asarray(mesh.landmarks, dtype=np.float64)[:count]
-    chosen = [int(np.argmin(((vertices - point) ** 2).sum(axis=1))) for point in own]
-    if not chosen:  # start from the front-most point (the nose tip, for a face looking along +z)
-        chosen.append(int(np.argmax(vertices[:, 2])))
-    distance = np.min([((vertices - vertices[index]) ** 2).sum(axis=1) for index in chosen], axis=0)
-    while len(chosen) < count:
-        chosen.append(int(np.argmax(distance)))
-        distance = np.minimum(distance, ((vertices - vertices[chosen[-1]]) ** 2).sum(axis=1))
-    indices = np.array(chosen, dtype=np.int64)
-    return indices, vertices[indices]
-
-
-def write_subject(
-    out: OutputFolder, subject: str, subject_seed: int, request: SyntheticRequest
-) -> list[FaceSample]:
-    """Write one synthetic subject's faces (each emotion at each intensity, neutral once) in BU-3DFE's layout."""
-    ethnicity = subject_attributes(subject_seed)["ethnicity"]
-    samples = []
-    for emotion in request.emotions:
-        for intensity in (0,) if emotion == "neutral" else request.intensities:
-            face = synthesize_face(subject_seed, emotion, intensity, request.variation, request.sample_seed)
-            scan_mesh = textured_scan(face, subject_seed, request.texture_size)
-            stem = f"{subject}/{subject}_{CODE_OF_EMOTION[emotion]}{intensity:02d}{ethnicity}_F3D"
-            mesh_path, texture_path = out.path(stem + ".wrl"), out.path(stem + ".bmp")
-            write_vrml(mesh_path, scan_mesh, texture_path)
-            landmarks_path = out.path(stem + ".bnd")
-            write_bnd(landmarks_path, *bnd_landmarks(scan_mesh))
-            metadata = {"dataset": DATASET, "expression_code": CODE_OF_EMOTION[emotion], "intensity": intensity,
-                        "ethnicity": ethnicity, "gender": GENDER_OF_LETTER[subject[0]],
-                        "landmarks_file": str(landmarks_path), "texture_file": str(texture_path)}
-            samples.append(FaceSample(files=(str(mesh_path),), label=emotion, subject=subject, metadata=metadata))
-    return samples

@@ -37,7 +37,7 @@ CACHE_INFO = "affectvlm_cache.json"
 # Source files whose code decides the pixels; their text is part of the fingerprint.
 _PIXEL_CODE = ("model/meshes_affectvlm.py", "model/preprocessing_affectvlm.py", "model/processing_affectvlm.py",
                "model/rendering_affectvlm.py", "model/drawing_affectvlm.py", "model/rasterizer_affectvlm.py",
-               "model/pyrender_affectvlm.py", "io", "data/layouts.py", "data/cache.py")
+               "model/pyrender_affectvlm.py", "io", "data/loading.py", "data/cache.py")
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def _png(array: np.ndarray) -> dict[str, Any]:
 
 def render_sample(sample: FaceSample, settings: RenderSettings) -> dict[str, Any]:
     """One dataset row: the sample's meshes loaded and rendered into PNG-encoded views."""
-    from .layouts import load_sample  # the dataset readers; imported here so that workers load them
+    from .loading import load_sample  # the dataset readers; imported here so that workers load them
 
     meshes = load_sample(sample, settings.limits)
     keep = settings.max_frames if settings.max_frames is not None and settings.max_frames < len(meshes) else None

@@ -17,32 +17,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-import trimesh
-
-from ..io.landmarks import write_bnd
-from ..io.obj import write_obj
-from ..io.scan import textured_scan
 from ..model.meshes_affectvlm import MESH_READERS
-from .bu3dfe import bnd_landmarks
+from .emotions import EMOTIONS_WITH_NEUTRAL
 from .samples import DatasetReadError, FaceSample, ReadProblems
-from .synthetic import (
-    EMOTION_ORDER, draw_expression, prototype_expression, subject_attributes, synthesize_expression,
-)
-
-if TYPE_CHECKING:
-    from ..io.output import OutputFolder
-    from .layouts import SyntheticRequest
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.json")
 REQUIRED_COLUMNS = ("path", "subject")
-_PATH_KEYS = ("landmarks_file", "texture_file")
+PATH_KEYS = ("landmarks_file", "texture_file")
 _PATH_LIST_KEYS = ("landmarks_files", "texture_files")
 _INTEGER = re.compile(r"-?\d+")
 
@@ -110,8 +96,8 @@ def _sample(entry: dict[str, Any], base: Path, where: str) -> tuple[FaceSample |
     label = entry.get("label")
     if isinstance(label, str):
         label = label.strip().lower() or None
-    if label is not None and label not in EMOTION_ORDER:
-        return None, f"{where}: unknown label {label!r}; expected one of {', '.join(EMOTION_ORDER)} or empty"
+    if label is not None and label not in EMOTIONS_WITH_NEUTRAL:
+        return None, f"{where}: unknown label {label!r}; expected one of {', '.join(EMOTIONS_WITH_NEUTRAL)} or empty"
     subject = str(entry.get("subject") or "").strip()
     if not subject:
         return None, f"{where}: no subject"
@@ -127,7 +113,7 @@ def _sample(entry: dict[str, Any], base: Path, where: str) -> tuple[FaceSample |
         else:
             files.append(path)
     metadata = dict(entry["metadata"])
-    for key in _PATH_KEYS:
+    for key in PATH_KEYS:
         if isinstance(metadata.get(key), str):
             metadata[key] = str(base / metadata[key])
     for key in _PATH_LIST_KEYS:
@@ -158,73 +144,3 @@ def scan(root: Path, problems: ReadProblems, manifest: str | Path | None = None)
             problems.report(problem)
         else:
             yield sample
-
-
-def subject_ids(genders: Sequence[str]) -> list[str]:
-    return [f"S{number:03d}" for number in range(1, len(genders) + 1)]
-
-
-def _expressions(subject_seed: int, request: SyntheticRequest) -> list:
-    """What one subject's faces show: each emotion's prototype per intensity, or random recipes of a split."""
-    expressions = []
-    for emotion in request.emotions:
-        if request.recipes is None:
-            intensities = (0,) if emotion == "neutral" else request.intensities
-            expressions += [prototype_expression(emotion, intensity) for intensity in intensities]
-            continue
-        rng = np.random.default_rng([subject_seed, EMOTION_ORDER.index(emotion), request.sample_seed, 11])
-        expressions += [draw_expression(emotion, request.recipes, rng) for _ in range(request.faces_per_emotion)]
-    return expressions
-
-
-def write_subject(
-    out: OutputFolder, subject: str, subject_seed: int, request: SyntheticRequest
-) -> list[FaceSample]:
-    """Write one synthetic subject's faces as textured OBJ files with .bnd landmarks (manifest: write_index);
-    with `request.texture_size` 0, as binary PLY geometry alone (large training sets)."""
-    attributes = subject_attributes(subject_seed)
-    samples = []
-    for number, expression in enumerate(_expressions(subject_seed, request)):
-        sample_seed = request.sample_seed + (number if request.recipes is not None else 0)
-        face = synthesize_expression(subject_seed, expression, request.variation, sample_seed)
-        stem = f"meshes/{subject}/{subject}_{expression.emotion}_{expression.intensity}"
-        stem += f"_{number:03d}" if request.recipes is not None else ""
-        metadata = {"intensity": expression.intensity, **attributes}
-        if request.recipes is not None:
-            metadata.update(recipe=expression.recipe.name, recipe_split=expression.recipe.split,
-                            level=round(expression.level, 3))
-        if request.texture_size > 0:
-            mesh_path = _write_textured(out, stem, face, subject_seed, request.texture_size, metadata)
-        else:
-            mesh_path = out.path(stem + ".ply")
-            mesh_path.write_bytes(trimesh.Trimesh(face.vertices, face.faces, process=False).export(
-                file_type="ply", encoding="binary"))
-        samples.append(FaceSample(files=(str(mesh_path),), label=expression.emotion, subject=subject,
-                                  metadata=metadata))
-    return samples
-
-
-def _write_textured(out: OutputFolder, stem: str, face, subject_seed: int, texture_size: int, metadata: dict) -> Path:
-    """An OBJ with its texture, material and .bnd landmarks; their paths go into `metadata`."""
-    scan_mesh = textured_scan(face, subject_seed, texture_size)
-    mesh_path, texture_path = out.path(stem + ".obj"), out.path(stem + ".jpg")
-    out.path(stem + ".mtl")
-    write_obj(mesh_path, scan_mesh, texture_path)
-    landmarks_path = out.path(stem + ".bnd")
-    write_bnd(landmarks_path, *bnd_landmarks(scan_mesh, count=len(scan_mesh.landmarks)))
-    metadata.update(landmarks_file=str(landmarks_path), texture_file=str(texture_path))
-    return mesh_path
-
-
-def write_index(out: OutputFolder, samples: Sequence[FaceSample]) -> None:
-    """Write manifest.csv for `samples`, with paths relative to the output folder."""
-    def relative(name: str) -> str:
-        return Path(os.path.relpath(name, out.root)).as_posix()
-
-    with out.path(MANIFEST_NAMES[0]).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "subject", "metadata"])
-        for sample in samples:
-            metadata = {key: relative(value) if key in _PATH_KEYS else value
-                        for key, value in sample.metadata.items()}
-            writer.writerow([relative(sample.files[0]), sample.label or "", sample.subject, json.dumps(metadata)])

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..model.configuration_affectvlm import BASIC_EMOTIONS
 from .samples import FaceSample, filter_samples, subjects_of
 
 logger = logging.getLogger(__name__)
-
-SIX_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
 class ProtocolError(ValueError):
@@ -48,7 +47,7 @@ class Protocol:
     """
 
     name: str
-    labels: tuple[str, ...] = SIX_EMOTIONS
+    labels: tuple[str, ...] = BASIC_EMOTIONS
     num_subjects: int | None = None
     folds: int = 10
     validation_folds: int = 1

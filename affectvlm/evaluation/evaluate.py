@@ -93,7 +93,8 @@ def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
     For sequence protocols (4D) `faces.num_frames` frames per sequence are scored: the sequence as a whole (the
     fold metrics), each frame against the sequence's label, and a majority vote over the frames.
     """
-    from ..data.layouts import is_synthetic, scan_dataset
+    from ..data.loading import scan_dataset
+    from ..synthetic.output import is_synthetic
 
     if "{fold}" not in model_path and len(folds) > 1 and settings.class_prompts is None:
         logger.warning("one model for %d folds: unless it never saw these subjects, test scores are optimistic", len(folds))

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from ..data.synthetic import (
-    EMOTION_ORDER, Variation, rotation_matrix, draw_expression, face_model, synthesize_expression,
-)
+from ..data.emotions import EMOTIONS_WITH_NEUTRAL
 from ..face_template import NARROW_FACE_VERTICES
-from ..io.bnt import mesh_to_grid, write_bnt_grid
+from ..io.bnt import write_bnt_grid
 from ..io.obj import write_obj
 from ..io.vrml import write_vrml
 from ..model.meshes_affectvlm import FaceMesh
+from ..synthetic import Variation, draw_expression, face_model, rotation_matrix, synthesize_expression
+from ..synthetic.range_scan import mesh_to_grid
 
 HELDOUT_SEED_OFFSET = 30_000
 FORMATS = (".obj", ".ply", ".wrl", ".bnt")
@@ -96,7 +96,7 @@ def write_face(face: FaceMesh, path: Path) -> None:
 
 
 def write_heldout_faces(root: str | Path, subjects: int, seed_offset: int = HELDOUT_SEED_OFFSET,
-                        emotions: tuple[str, ...] = EMOTION_ORDER) -> list[HeldoutFace]:
+                        emotions: tuple[str, ...] = EMOTIONS_WITH_NEUTRAL) -> list[HeldoutFace]:
     """Write `subjects` x emotions x {held-out recipe, training recipe} faces under `root` and list them
     (index.json beside them); formats and crops rotate so that every pair occurs."""
     root = Path(root)
@@ -105,7 +105,7 @@ def write_heldout_faces(root: str | Path, subjects: int, seed_offset: int = HELD
     for subject in range(seed_offset, seed_offset + subjects):
         for emotion in emotions:
             for split in ("heldout", "train"):
-                rng = np.random.default_rng([subject, EMOTION_ORDER.index(emotion), len(split), 31])
+                rng = np.random.default_rng([subject, EMOTIONS_WITH_NEUTRAL.index(emotion), len(split), 31])
                 expression = draw_expression(emotion, split, rng, levels=(0.6, 1.0))
                 crop, fmt = CROPS[number % len(CROPS)], FORMATS[(number // len(CROPS)) % len(FORMATS)]
                 face = synthesize_expression(subject, expression, TEST_VARIATION, sample_seed=number)

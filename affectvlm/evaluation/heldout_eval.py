@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..bundled import load_pretrained
-from ..data.layouts import load_sample, scan_dataset
+from ..data.loading import load_sample, scan_dataset
 from ..model.faceness_affectvlm import NotAFaceError
 from ..model.meshes_affectvlm import load_mesh
 from ..model.processing_affectvlm import render_faces

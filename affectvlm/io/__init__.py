@@ -1,5 +1,9 @@
 """Readers and writers of the file formats real 3D/4D face datasets use (VRML, Bosphorus .bnt, .bnd/.lm3
-landmarks). Importing this package lets `load_mesh`, and so the processor, read `.wrl` and `.bnt` files."""
+landmarks, OBJ). Importing this package registers its mesh readers with `load_mesh`, so that the processor reads
+`.wrl` and `.bnt` files; every problem with a file is a MeshFormatError "<path>: <problem>".
+
+This package reads and writes formats only; it imports nothing from the data, synthetic or training layers.
+"""
 
 from ..model.meshes_affectvlm import register_mesh_reader
 from .bnt import read_bnt, write_bnt_grid

@@ -1,10 +1,10 @@
-"""Bosphorus `.bnt` range scans: reader (grid -> triangle mesh) and writer (mesh -> grid by orthographic z-buffer).
+"""Bosphorus `.bnt` range scans: reader (grid -> triangle mesh) and writer (grid -> file).
 
 The layout, little-endian, as in the database's own `read_bntfile.m` (Savran, 2008) and the Python ports of it:
 uint16 rows, uint16 cols, float64 zmin, uint16 length + that many characters (the file name of the 2D colour
 image), uint32 n (= 5 * rows * cols), then n float64 as five planes X, Y, Z, U, V of rows * cols values each.
 Each plane is a row-major grid stored upside down: the first stored row is the bottom of the face. A grid point
-whose Z equals zmin is background (the writer puts zmin in all five planes there). U and V are the point's
+whose Z equals zmin is background (a synthetic range scan puts zmin in all five planes there). U and V are the point's
 normalised (0..1) coordinates in the 2D image; we take V as measured from the image's top, image-style, and
 convert it to a FaceMesh uv measured from the bottom. Units are millimetres in the real data.
 
@@ -25,7 +25,6 @@ import numpy as np
 from PIL import Image
 
 from ..model.meshes_affectvlm import FaceMesh, MeshFormatError
-from .raster import rasterize
 
 logger = logging.getLogger(__name__)
 
@@ -139,47 +138,3 @@ def read_bnt(path: str | Path) -> FaceMesh:
         logger.warning("%s: 2D image %r not found next to it; reading the geometry without texture",
                        path, grid.image_name)
     return mesh
-
-
-def mesh_to_grid(
-    mesh: FaceMesh, spacing: float, image_name: str, margin: int = 2
-) -> tuple[RangeGrid, Image.Image | None]:
-    """Scan a mesh orthographically from the front (+z) on a regular x-y grid of `spacing` (file units).
-
-    X and Y of a grid point are its position on the grid, Z the front-most surface there; U and V address the
-    returned 2D image, which is the mesh's uv texture sampled on the same grid (None without a texture).
-    """
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    low, high = vertices[:, :2].min(axis=0) - margin * spacing, vertices[:, :2].max(axis=0) + margin * spacing
-    cols, rows = (np.ceil((high - low) / spacing).astype(int) + 1).tolist()
-    cols += -cols % 4  # RGB image rows of a multiple of 4 bytes: GL uploads textures 4-byte aligned
-    if rows > 65535 or cols > 65535:
-        raise ValueError(f"a {rows} x {cols} grid does not fit a .bnt file; use a coarser spacing than {spacing}")
-    pixel = np.column_stack([(vertices[:, 0] - low[0]) / spacing, (high[1] - vertices[:, 1]) / spacing])
-    has_texture = mesh.texture is not None and mesh.uv is not None
-    values = np.asarray(mesh.uv, dtype=np.float64) if has_texture else np.zeros((len(vertices), 2))
-    raster = rasterize(pixel, vertices[:, 2], np.asarray(mesh.faces), (rows, cols), values)
-    x_axis = low[0] + spacing * np.arange(cols)
-    y_axis = high[1] - spacing * np.arange(rows)
-    covered = raster.covered
-    u_axis = (np.arange(cols) + 0.5) / cols
-    v_axis = (np.arange(rows) + 0.5) / rows
-
-    def plane(values: np.ndarray) -> np.ndarray:
-        return np.where(covered, values, BACKGROUND_ZMIN)
-
-    grid = RangeGrid(
-        x=plane(np.broadcast_to(x_axis, (rows, cols))), y=plane(np.broadcast_to(y_axis[:, None], (rows, cols))),
-        z=plane(raster.depth), u=plane(np.broadcast_to(u_axis, (rows, cols))),
-        v=plane(np.broadcast_to(v_axis[:, None], (rows, cols))), zmin=BACKGROUND_ZMIN, image_name=image_name,
-    )
-    return grid, _image_on_grid(mesh, raster.values, covered) if has_texture else None
-
-
-def _image_on_grid(mesh: FaceMesh, uv: np.ndarray, covered: np.ndarray) -> Image.Image:
-    """The texture's colour at each grid point's uv (nearest texel); black where the grid is background."""
-    texture = np.asarray(mesh.texture.convert("RGB"))
-    height, width = texture.shape[:2]
-    col = np.clip((uv[..., 0] * width).astype(int), 0, width - 1)
-    row = np.clip(((1.0 - uv[..., 1]) * height).astype(int), 0, height - 1)
-    return Image.fromarray(np.where(covered[..., None], texture[row, col], 0).astype(np.uint8))

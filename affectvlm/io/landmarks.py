@@ -10,7 +10,7 @@ a line with its name and a line `x y z`. Bosphorus names up to 24 landmarks (BOS
 lists only those that were visible. Layout as read by menpo3d's `.lm3` importer; the exact comment lines of the
 real files are not known to us, and any are accepted.
 
-Every problem is a DatasetReadError "<path>: <problem>".
+Every problem is a MeshFormatError "<path>: <problem>" (the data layer reports it as a DatasetReadError).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.samples import DatasetReadError
+from ..model.meshes_affectvlm import MeshFormatError
 
 BOSPHORUS_LANDMARK_NAMES = (
     "Outer left eyebrow", "Middle left eyebrow", "Inner left eyebrow",
@@ -36,18 +36,18 @@ def _text_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="latin-1").splitlines()
     except OSError as err:
-        raise DatasetReadError(f"{path}: cannot read landmarks ({err.strerror or err})") from err
+        raise MeshFormatError(f"{path}: cannot read landmarks ({err.strerror or err})") from err
 
 
 def _coordinates(line: str, path: Path, line_number: int, count: int) -> list[float]:
-    """`count` numbers from one line, or a DatasetReadError naming the line."""
+    """`count` numbers from one line, or a MeshFormatError naming the line."""
     fields = line.split()
     try:
         values = [float(field) for field in fields]
     except ValueError:
         values = []
     if len(values) != count or not np.isfinite(values).all():
-        raise DatasetReadError(f"{path}: line {line_number} is {line.strip()[:60]!r}, expected {count} numbers")
+        raise MeshFormatError(f"{path}: line {line_number} is {line.strip()[:60]!r}, expected {count} numbers")
     return values
 
 
@@ -56,10 +56,10 @@ def read_bnd(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     rows = [(number, line) for number, line in enumerate(_text_lines(path), start=1) if line.strip()]
     if not rows:
-        raise DatasetReadError(f"{path}: holds no landmarks")
+        raise MeshFormatError(f"{path}: holds no landmarks")
     values = np.array([_coordinates(line, path, number, 4) for number, line in rows])
     if (values[:, 0] != np.round(values[:, 0])).any():
-        raise DatasetReadError(f"{path}: the first column must hold vertex indices (integers)")
+        raise MeshFormatError(f"{path}: the first column must hold vertex indices (integers)")
     return values[:, 0].astype(np.int64), values[:, 1:]
 
 
@@ -75,14 +75,14 @@ def read_lm3(path: str | Path) -> tuple[list[str], np.ndarray]:
     rows = [(number, line.strip()) for number, line in enumerate(_text_lines(path), start=1)
             if line.strip() and not line.lstrip().startswith("#")]
     if not rows:
-        raise DatasetReadError(f"{path}: holds no landmarks")
+        raise MeshFormatError(f"{path}: holds no landmarks")
     number, header = rows[0]
     try:
         count = int(header.split()[0])
     except ValueError:
-        raise DatasetReadError(f"{path}: line {number} is {header[:60]!r}, expected '<count> landmarks:'") from None
+        raise MeshFormatError(f"{path}: line {number} is {header[:60]!r}, expected '<count> landmarks:'") from None
     if len(rows) - 1 != 2 * count:
-        raise DatasetReadError(
+        raise MeshFormatError(
             f"{path}: says {count} landmarks but holds {len(rows) - 1} lines for them, not {2 * count}"
         )
     names = [name for _, name in rows[1::2]]
@@ -106,4 +106,4 @@ def read_landmarks(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
     if path.suffix.lower() == ".lm3":
         names, points = read_lm3(path)
         return points, names
-    raise DatasetReadError(f"{path}: unknown landmark file type {path.suffix!r}; expected .bnd or .lm3")
+    raise MeshFormatError(f"{path}: unknown landmark file type {path.suffix!r}; expected .bnd or .lm3")

@@ -6,7 +6,7 @@ from typing import Any
 
 import affectvlm
 
-from ..data.protocols import SIX_EMOTIONS
+from ..model.configuration_affectvlm import BASIC_EMOTIONS
 from ..model.configuration_affectvlm import DEFAULT_VIEWS
 from ..model.losses_affectvlm import LOSS_TERMS
 from .config import TrainConfig
@@ -93,7 +93,7 @@ def model_overrides(config: TrainConfig) -> dict[str, Any]:
         "views": view_subset(config.num_views),
         "view_fusion": config.view_fusion,
         "temporal_pooling": config.temporal_pooling,
-        "emotion_labels": list(config.labels or SIX_EMOTIONS),
+        "emotion_labels": list(config.labels or BASIC_EMOTIONS),
         "loss_weights": every_loss_weight(config),
         "class_scorer": "prompts" if text_tower_is_trained(config) else "centroids",
     }

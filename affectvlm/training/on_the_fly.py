@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from ..data.layouts import load_sample
+from ..data.loading import load_sample
 from ..data.samples import FaceSample
 from ..model.processing_affectvlm import render_faces, unit_pixels
 from ..model.rendering_affectvlm import ViewSpec

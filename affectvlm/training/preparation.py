@@ -33,7 +33,7 @@ def protocol_for(config: TrainConfig):
 
 def split_for(config: TrainConfig) -> Split:
     """The protocol split of the configured data and fold (no mesh is loaded)."""
-    from ..data.layouts import scan_dataset
+    from ..data.loading import scan_dataset
 
     return protocol_for(config).split(scan_dataset(config.data_dir, config.layout, on_error=config.on_error), config.fold)
 

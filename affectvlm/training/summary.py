@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..data.layouts import is_synthetic, synthetic_command
+from ..synthetic.output import is_synthetic, synthetic_command
 from ..evaluation.report import ResultsSource, dataset_entry, fold_results
 from .config import TrainConfig
 from .metrics_log import read_metrics

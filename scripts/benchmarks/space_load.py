@@ -42,7 +42,8 @@ def _free_port() -> int:
 def upload_files(folder: Path) -> list[Path]:
     """The bundled example faces plus the happiness example written in every other format the demo reads."""
     from affectvlm.io import write_obj, write_vrml
-    from affectvlm.io.bnt import mesh_to_grid, write_bnt_grid
+    from affectvlm.io.bnt import write_bnt_grid
+    from affectvlm.synthetic.range_scan import mesh_to_grid
     from affectvlm.model.meshes_affectvlm import load_mesh
 
     examples = sorted(EXAMPLES.glob("*.ply"))

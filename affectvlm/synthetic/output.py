@@ -57,3 +57,15 @@ def write_record(root: Path, layout: str, files: Iterable[str], command: str | N
     names = sorted(set(read_record(root)) | set(files))
     record = {"layout": layout, "files": names, **({"command": command} if command else {})}
     (root / RECORD_NAME).write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
+def is_synthetic(root: str | Path) -> bool:
+    """Whether `root` was written by `write_synthetic_dataset` (it keeps a record of its files there)."""
+    return (Path(root) / RECORD_NAME).is_file()
+
+
+def synthetic_command(root: str | Path) -> str | None:
+    """The command that wrote the synthetic dataset at `root`, when its record has one."""
+    if not is_synthetic(root):
+        return None
+    return json.loads((Path(root) / RECORD_NAME).read_text(encoding="utf-8")).get("command")
