@@ -55,3 +55,22 @@ def test_an_arrow_from_io_to_a_higher_layer_is_reported(tmp_path):
 def test_help_explains_the_check():
     result = _check("--help")
     assert result.returncode == 0 and "--root" in result.stdout and "cycle" in result.stdout
+
+
+SHAPE_SCRIPT = SCRIPT.with_name("check_function_shape.py")
+
+
+def test_no_function_in_the_package_is_too_long_or_takes_too_many_parameters():
+    result = subprocess.run([sys.executable, str(SHAPE_SCRIPT)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_shape_check_reports_a_long_function_and_a_long_signature(tmp_path):
+    body = "\n".join(f"    x{index} = {index}" for index in range(60))
+    _package(tmp_path / "fake", {"__init__.py": "", "big.py": f"def long():\n{body}\n\n\n"
+                                 "class C:\n    def wide(self, a, b, c, d, e, f, g):\n        pass\n"})
+    result = subprocess.run([sys.executable, str(SHAPE_SCRIPT), "--root", str(tmp_path / "fake")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "big.py:1 long: 61 lines, 0 parameters" in result.stdout
+    assert "C.wide: 2 lines, 7 parameters" in result.stdout

@@ -43,16 +43,16 @@ def synthesize_sequence(
     emotion: str,
     num_frames: int = 25,
     fps: float = 25.0,
-    intensity: int | None = None,
     variation: Variation = NO_VARIATION,
     sample_seed: int = 0,
 ) -> list[FaceMesh]:
-    """A 4D face: `num_frames` meshes at `fps` going neutral -> onset -> apex -> offset -> neutral.
+    """A 4D face: `num_frames` meshes at `fps` going neutral -> onset -> apex -> offset -> neutral, peaking at
+    the emotion's full intensity (as BU-4DFE's posed sequences do).
 
     One expression (with its variation), one head pose and one crop decision hold for the whole sequence,
     with a slow head drift and fresh scanner noise per frame, as a real 4D capture would have.
     """
-    intensity = checked_intensity(emotion, intensity)
+    intensity = checked_intensity(emotion, None)
     model = face_model()
     rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), intensity, sample_seed, 4])
     identity = identity_vertices(subject_seed)
