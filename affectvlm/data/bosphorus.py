@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .samples import FaceSample, ReadProblems
+from .scanning import match_name, scan_companions
 
 DATASET = "Bosphorus"
 EMOTION_CODES = {"ANGER": "anger", "DISGUST": "disgust", "FEAR": "fear", "HAPPY": "happiness",
@@ -47,10 +48,9 @@ def _label(kind: str, code: str) -> tuple[str | None, str | None]:
 def _sample(path: Path, folder: str, emotions_only: bool, require_landmarks: bool, problems: ReadProblems
             ) -> FaceSample | None:
     """The sample for one .bnt file, or None when it is left out (reported when something is wrong)."""
-    match = _NAME.fullmatch(path.stem)
+    match = match_name(_NAME, path, "Bosphorus's <subject>_<CLASS>_<CODE>_<N>.bnt (e.g. bs000_E_HAPPY_0.bnt)",
+                       problems)
     if match is None:
-        problems.report(f"{path}: name does not follow Bosphorus's <subject>_<CLASS>_<CODE>_<N>.bnt "
-                        "(e.g. bs000_E_HAPPY_0.bnt)")
         return None
     label, problem = _label(match["kind"], match["code"])
     if problem is None and match["subject"] != folder:
@@ -64,15 +64,10 @@ def _sample(path: Path, folder: str, emotions_only: bool, require_landmarks: boo
         return None
     metadata = {"dataset": DATASET, "category": CATEGORIES[match["kind"]],
                 "expression_code": f"{match['kind']}_{match['code']}", "take": int(match["take"])}
-    landmarks, image = path.with_suffix(".lm3"), path.with_suffix(".png")
-    if landmarks.is_file():
-        metadata["landmarks_file"] = str(landmarks)
-    elif require_landmarks:
-        problems.report(f"{landmarks}: landmark file missing (for {path.name})")
+    companions = scan_companions(path, ".lm3", ".png", require_landmarks, problems)
+    if companions is None:
         return None
-    if image.is_file():
-        metadata["texture_file"] = str(image)
-    return FaceSample(files=(str(path),), label=label, subject=folder, metadata=metadata)
+    return FaceSample(files=(str(path),), label=label, subject=folder, metadata={**metadata, **companions})
 
 
 def scan(root: Path, problems: ReadProblems, emotions_only: bool = False, require_landmarks: bool = False

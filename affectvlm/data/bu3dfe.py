@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .samples import FaceSample, ReadProblems
-from .scanning import GENDER_OF_LETTER
+from .scanning import GENDER_OF_LETTER, match_name, scan_companions
 
 DATASET = "BU-3DFE"
 EXPRESSION_CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "SA": "sadness",
@@ -48,10 +48,9 @@ def _name_problem(match: re.Match, folder: str) -> str | None:
 def _sample(path: Path, folder: str, variant: str, require_landmarks: bool, problems: ReadProblems
             ) -> FaceSample | None:
     """The sample for one .wrl file, or None (reported) when its name or companions are wrong."""
-    match = _NAME.fullmatch(path.stem)
+    match = match_name(_NAME, path, "BU-3DFE's <subject>_<EX><NN><RR>_F3D.wrl (e.g. F0001_HA03WH_F3D.wrl)",
+                       problems)
     if match is None:
-        problems.report(f"{path}: name does not follow BU-3DFE's <subject>_<EX><NN><RR>_F3D.wrl "
-                        "(e.g. F0001_HA03WH_F3D.wrl)")
         return None
     if match["variant"] != variant:
         return None
@@ -62,15 +61,11 @@ def _sample(path: Path, folder: str, variant: str, require_landmarks: bool, prob
     code = match["code"]
     metadata = {"dataset": DATASET, "expression_code": code, "intensity": int(match["intensity"]),
                 "ethnicity": match["ethnicity"], "gender": GENDER_OF_LETTER[folder[0]]}
-    landmarks, texture = path.with_suffix(".bnd"), path.with_suffix(".bmp")
-    if landmarks.is_file():
-        metadata["landmarks_file"] = str(landmarks)
-    elif require_landmarks:
-        problems.report(f"{landmarks}: landmark file missing (for {path.name})")
+    companions = scan_companions(path, ".bnd", ".bmp", require_landmarks, problems)
+    if companions is None:
         return None
-    if texture.is_file():
-        metadata["texture_file"] = str(texture)
-    return FaceSample(files=(str(path),), label=EXPRESSION_CODES[code], subject=folder, metadata=metadata)
+    return FaceSample(files=(str(path),), label=EXPRESSION_CODES[code], subject=folder,
+                      metadata={**metadata, **companions})
 
 
 def scan(root: Path, problems: ReadProblems, variant: str = "F3D", require_landmarks: bool | None = None

@@ -3,6 +3,7 @@ with companions (texture, landmarks) beside them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,30 @@ def frame_files(folder: Path, suffix: str, problems: ReadProblems) -> list[Path]
         else:
             frames.append(path)
     return sorted(frames, key=lambda path: int(path.stem))
+
+
+def match_name(pattern: re.Pattern, path: Path, expected: str, problems: ReadProblems) -> re.Match | None:
+    """The fields of a dataset file's name, or None (reported, with what the name should look like)."""
+    match = pattern.fullmatch(path.stem)
+    if match is None:
+        problems.report(f"{path}: name does not follow {expected}")
+    return match
+
+
+def scan_companions(path: Path, landmark_suffix: str, texture_suffix: str, require_landmarks: bool,
+                    problems: ReadProblems) -> dict[str, str] | None:
+    """`landmarks_file` and `texture_file` metadata for a single-scan file, from the files beside it with its
+    stem; None (reported) when landmarks are required and missing."""
+    found = {}
+    landmarks, texture = path.with_suffix(landmark_suffix), path.with_suffix(texture_suffix)
+    if landmarks.is_file():
+        found["landmarks_file"] = str(landmarks)
+    elif require_landmarks:
+        problems.report(f"{landmarks}: landmark file missing (for {path.name})")
+        return None
+    if texture.is_file():
+        found["texture_file"] = str(texture)
+    return found
 
 
 def companion(path: Path, suffixes: Sequence[str]) -> str | None:

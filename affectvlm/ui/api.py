@@ -33,20 +33,19 @@ API_NAME = "predict"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
-class FramePrediction(TypedDict):
+class Scores(TypedDict):
+    label: str
+    scores: dict[str, float]
+    view_weights: dict[str, float]
+    zero_shot: dict[str, float]
+
+
+class FramePrediction(Scores):
     frame: str
-    label: str
-    scores: dict[str, float]
-    view_weights: dict[str, float]
-    zero_shot: dict[str, float]
 
 
-class Prediction(TypedDict):
+class Prediction(Scores):
     file: str
-    label: str
-    scores: dict[str, float]
-    view_weights: dict[str, float]
-    zero_shot: dict[str, float]
     frames: list[FramePrediction]
 
 
