@@ -29,11 +29,11 @@ def test_round_trip_through_json(tmp_path):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"render_mode": "wireframe"}, "render_mode"),
+        ({"render_mode": "wireframe"}, "render mode"),
         ({"view_fusion": "max"}, "view_fusion"),
         ({"emotion_labels": ["happiness", "happiness"]}, "emotion_labels"),
         ({"emotion_labels": ["happiness"]}, "emotion_labels"),
-        ({"loss_weights": {"focal": 1.0}}, "unknown loss terms"),
+        ({"loss_weights": {"focal": 1.0}}, "unknown loss term"),
         ({"loss_weights": {"triplet": -1.0}}, ">= 0"),
         ({"loss_weights": {"triplet": 0.0}}, "positive weight"),
         ({"margin_init": 1.5}, "margin_init"),

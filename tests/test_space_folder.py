@@ -40,7 +40,7 @@ IMPORTS_OF_THE_APP = textwrap.dedent(
     import app  # the prepared Space's app.py, which imports the vendored package next to it
     demo = app.create_demo()
     files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
-    print(json.dumps({"affectvlm": app.affectvlm.__file__, "endpoints": sorted(
+    print(json.dumps({"affectvlm": sys.modules["affectvlm"].__file__, "endpoints": sorted(
         fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str)), "modules": files}))
     """
 )
