@@ -133,10 +133,15 @@ def _trimmed(distances: np.ndarray, share: float) -> np.ndarray:
 
 def border_vertices(faces: np.ndarray, count: int) -> np.ndarray:
     """A mask of the vertices on a mesh's open border (edges used by one triangle): where a scan ends."""
-    edges = np.sort(np.asarray(faces)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    unique, uses = np.unique(edges, axis=0, return_counts=True)
+    edges = np.sort(np.asarray(faces, dtype=np.int64)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    keys = np.sort(edges[:, 0] * count + edges[:, 1])  # one integer per edge: a 1D sort, not a row-wise unique
+    repeated = keys[1:] == keys[:-1]
+    single = np.ones(len(keys), dtype=bool)
+    single[1:] &= ~repeated
+    single[:-1] &= ~repeated
     mask = np.zeros(count, dtype=bool)
-    mask[unique[uses == 1].ravel()] = True
+    mask[keys[single] // count] = True
+    mask[keys[single] % count] = True
     return mask
 
 
