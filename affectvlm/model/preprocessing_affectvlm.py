@@ -242,14 +242,15 @@ def canonicalize_face(mesh: FaceMesh, alignment: FaceAlignment) -> FaceMesh:
     fit, rms = fit_face(mesh.vertices, mesh.faces, alignment)
     aligned = fit.to_template(mesh.vertices)
     inside = np.linalg.norm(aligned, axis=1) < alignment.crop_radius
-    if not inside[mesh.faces].all(axis=1).any():
-        raise MeshFormatError(f"{mesh.source}: no surface lies within the face region found around the nose tip")
     landmarks = mesh.landmarks
     if landmarks is not None:
         landmarks = alignment.to_frame(fit.to_template(landmarks)).astype(np.float32)
     canonical = dataclasses.replace(mesh, vertices=alignment.to_frame(aligned).astype(np.float32), landmarks=landmarks,
                                     metadata={**mesh.metadata, "alignment": {"fit": fit, "rms": rms}})
-    return canonical.submesh(inside)
+    cropped = canonical.submesh(inside)
+    if len(cropped.faces) == 0:
+        raise MeshFormatError(f"{mesh.source}: no surface lies within the face region found around the nose tip")
+    return cropped
 
 
 __all__ = ["DEFAULT_CROP_RADIUS", "FaceAlignment", "Similarity", "canonicalize_face", "fit_face", "umeyama"]

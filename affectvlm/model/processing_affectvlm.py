@@ -83,7 +83,7 @@ def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings,
 def unit_pixels(images: Sequence["Image.Image | np.ndarray"], size: int) -> torch.Tensor:
     """View images (RGB PIL or (H, W, 3) uint8) -> (V, 3, size, size) float in [0, 1], resized (bicubic) only
     when they were rendered at another size: the unnormalised form augmentation works on."""
-    array = np.stack([np.asarray(_as_rgb(image)) for image in images])
+    array = np.stack([_rgb_array(image) for image in images])
     views = torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
     if views.shape[-2:] != (size, size):
         views = F.interpolate(views, size=(size, size), mode="bicubic", align_corners=False).clamp_(0, 1)
@@ -352,13 +352,14 @@ def _is_vertices_faces_pair(value) -> bool:
     return isinstance(value, tuple) and len(value) == 2 and all(isinstance(item, np.ndarray) for item in value)
 
 
-def _as_rgb(view) -> Image.Image:
+def _rgb_array(view) -> np.ndarray:
+    """A view as (H, W, 3) uint8: rendered arrays pass as they are, PIL images are converted."""
     if isinstance(view, Image.Image):
-        return view.convert("RGB")
+        return np.asarray(view.convert("RGB"))
     array = np.asarray(view)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[-1] != 3:
         raise ValueError(f"a view image must be an RGB PIL image or a (H, W, 3) uint8 array, got {array.dtype} {array.shape}")
-    return Image.fromarray(array)
+    return array
 
 
 __all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices", "unit_pixels"]
