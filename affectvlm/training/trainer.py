@@ -173,9 +173,9 @@ def _train_step(run: Run, loop: Loop, batch: dict[str, torch.Tensor]) -> Any:
 
 def _log_step(run: Run, loop: Loop, batch: dict[str, torch.Tensor], outputs: Any, bar: Any) -> None:
     step = run.progress.step
-    loss = run.accelerator.reduce(outputs.loss.detach(), reduction="mean").item()
     if step % run.config.log_every != 0 and step != 1:
         return
+    loss = run.accelerator.reduce(outputs.loss.detach(), reduction="mean").item()  # every rank is at this step
     run.log({"step": step, "epoch": run.progress.epoch, "loss": loss, "lr": loop.scheduler.get_last_lr()[0],
              **{f"loss/{name}": float(value.detach()) for name, value in outputs.loss_terms.items()},
              "world_size": run.accelerator.num_processes,
@@ -190,10 +190,12 @@ def _after_step(run: Run, loop: Loop, validation: Validation) -> bool:
     checkpoints = run.output / "checkpoints"
     if schedule.evaluates_at(step):
         evaluate_and_keep_best(run, validation)
-    if schedule.checkpoints_at(step):
+    saved = schedule.checkpoints_at(step)
+    if saved:
         save_checkpoint(run.accelerator, checkpoints, step, config.keep_checkpoints)
     if config.stop_after_steps and step >= config.stop_after_steps and step < schedule.total_steps:
-        save_checkpoint(run.accelerator, checkpoints, step, config.keep_checkpoints)
+        if not saved:  # a stop always leaves a checkpoint of its step to resume from
+            save_checkpoint(run.accelerator, checkpoints, step, config.keep_checkpoints)
         run.logger.info(f"stopping at step {step} as asked; run again to resume", main_process_only=True)
         return True
     return False
