@@ -98,11 +98,10 @@ def summarise(truth: Sequence[int], predicted: Sequence[int], faces: Sequence[He
 
 
 @torch.no_grad()
-def model_predictions(model_dir: str, faces: Sequence[HeldoutFace], workers: int,
+def model_predictions(model: Any, processor: Any, faces: Sequence[HeldoutFace], workers: int,
                       batch_size: int = 32) -> tuple[list[int], list[str], np.ndarray]:
     """The model's predicted class per face (by its own scorer; -1 where the face check refused the mesh), its
     labels and the probabilities."""
-    model, processor = load_pretrained(model_dir)
     views = _in_workers(partial(_views_of_file, processor=processor), [f.path for f in faces], workers,
                         "render held-out faces")
     accepted = [index for index, face_views in enumerate(views) if face_views is not None]
@@ -178,12 +177,11 @@ def baseline_scores(data: BaselineData, faces: Sequence[HeldoutFace], labels: Se
 
 def evaluate_heldout(run: HeldoutEvaluation) -> dict[str, Any]:
     """Write the held-out faces (once), score the model and both baselines on them, write JSON and plots."""
-    from transformers import AutoProcessor
-
     heldout = Path(run.heldout_dir)
     faces = read_heldout_index(heldout) if (heldout / "index.json").is_file() else \
         write_heldout_faces(heldout, run.subjects)
-    predicted, labels, probabilities = model_predictions(run.model_dir, faces, run.workers)
+    model, processor = load_pretrained(run.model_dir)
+    predicted, labels, probabilities = model_predictions(model, processor, faces, run.workers)
     faces_in_labels = [i for i, f in enumerate(faces) if f.label in labels]
     faces = [faces[i] for i in faces_in_labels]
     predicted = [predicted[i] for i in faces_in_labels]
@@ -193,8 +191,7 @@ def evaluate_heldout(run: HeldoutEvaluation) -> dict[str, Any]:
     if "neutral" in labels:
         report["model_scores"]["six_class_accuracy"] = six_class_accuracy(truth, probabilities, faces_in_labels,
                                                                           labels)
-    alignment = AutoProcessor.from_pretrained(run.model_dir).alignment
-    for kind, result in baseline_scores(run.baselines, faces, labels, alignment, run.workers).items():
+    for kind, result in baseline_scores(run.baselines, faces, labels, processor.alignment, run.workers).items():
         used = result.pop("faces")
         chosen = [faces[i] for i in used]
         report[f"baseline_{kind}"] = {**result, **summarise([labels.index(f.label) for f in chosen],
