@@ -8,8 +8,8 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_imports.py"
 
 
-def _check(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+def _check(*args: str, script: Path = SCRIPT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
 
 
 def _package(root: Path, files: dict[str, str]) -> Path:
@@ -61,7 +61,7 @@ SHAPE_SCRIPT = SCRIPT.with_name("check_function_shape.py")
 
 
 def test_no_function_in_the_package_is_too_long_or_takes_too_many_parameters():
-    result = subprocess.run([sys.executable, str(SHAPE_SCRIPT)], capture_output=True, text=True, timeout=120)
+    result = _check(script=SHAPE_SCRIPT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -69,8 +69,7 @@ def test_the_shape_check_reports_a_long_function_and_a_long_signature(tmp_path):
     body = "\n".join(f"    x{index} = {index}" for index in range(60))
     _package(tmp_path / "fake", {"__init__.py": "", "big.py": f"def long():\n{body}\n\n\n"
                                  "class C:\n    def wide(self, a, b, c, d, e, f, g):\n        pass\n"})
-    result = subprocess.run([sys.executable, str(SHAPE_SCRIPT), "--root", str(tmp_path / "fake")],
-                            capture_output=True, text=True, timeout=120)
+    result = _check("--root", str(tmp_path / "fake"), script=SHAPE_SCRIPT)
     assert result.returncode == 1
     assert "big.py:1 long: 61 lines, 0 parameters" in result.stdout
     assert "C.wide: 2 lines, 7 parameters" in result.stdout
