@@ -20,69 +20,101 @@ from .drawing_affectvlm import PIXEL_SAMPLES, Z_FAR, Z_NEAR, DrawableMesh, paral
 DEPTH_SAMPLE = 0
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
-def _zbuffer(screen, faces, size, samples, near, far, triangle, weights):
-    """Nearest triangle at every sample of every pixel, with its perspective-correct barycentric weights at
-    the pixel's centre; returns the samples' depth.
+@numba.njit(cache=True, nogil=True)
+def _screen_terms(screen, grid):
+    """Per vertex, once per view rather than per triangle corner: float64 pixel x and y, the inverse depth
+    (-1 behind the camera), and the ceil and floor of the position on the sample grid (spacing 1 / grid)."""
+    count = screen.shape[0]
+    xs, ys, inverse = np.empty(count), np.empty(count), np.empty(count)
+    cells = np.empty((count, 4), np.int64)  # ceil x, floor x, ceil y, floor y
+    for vertex in range(count):
+        x, y, w = np.float64(screen[vertex, 0]), np.float64(screen[vertex, 1]), np.float64(screen[vertex, 2])
+        xs[vertex], ys[vertex] = x, y
+        inverse[vertex] = 1.0 / w if w > 1e-6 else -1.0
+        gx, gy = min(max(x * grid - 0.5, -2.0), 1e9), min(max(y * grid - 0.5, -2.0), 1e9)  # NaN -> 1e9: no line
+        cells[vertex, 0], cells[vertex, 1] = int(np.ceil(gx)), int(np.floor(gx))
+        cells[vertex, 2], cells[vertex, 3] = int(np.ceil(gy)), int(np.floor(gy))
+    return xs, ys, inverse, cells
 
-    screen: (N, 3) pixel x, pixel y, depth; triangle: (size, size, S) int32 (-1: empty); weights (size, size, S, 2).
+
+@numba.njit(inline="always")
+def _edges(xs, ys, a, b, c):
+    """The barycentric weights of corners a and b as affine functions of the pixel position,
+    e = dx * px + dy * py + k; ok is False for a degenerate triangle."""
+    xa, xb, xc, ya, yb, yc = xs[a], xs[b], xs[c], ys[a], ys[b], ys[c]
+    area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
+    if area == 0.0 or not np.isfinite(area):
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    scale = 1.0 / area
+    dx0, dy0 = -(yc - yb) * scale, (xc - xb) * scale
+    dx1, dy1 = -(ya - yc) * scale, (xa - xc) * scale
+    return True, dx0, dy0, -(dx0 * xb + dy0 * yb), dx1, dy1, -(dx1 * xc + dy1 * yc)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)
+def _zbuffer(screen, faces, size, samples, near, far, triangle):
+    """The nearest triangle at every sample of every pixel (-1: none) into `triangle` (size, size, S) int32;
+    returns the samples' depth (perspective-correct). Colours are interpolated later, once per pixel and
+    triangle, so a sample that a nearer triangle overwrites costs no interpolation.
+
+    screen: (N, 3) pixel x, pixel y, depth. The samples form a rook pattern: on the grid of spacing
+    1 / S in x and y, each grid column (and row) of a pixel holds one sample. So a triangle, usually smaller
+    than a pixel at these sizes, is walked along the few grid columns its bounding box spans, and on each
+    only along the rows that hold that column's sample: integer steps, no test of samples it cannot hold.
     """
     depth = np.full(triangle.shape, np.inf, np.float32)
     triangle[:] = -1
-    low, high = samples.min(), samples.max()
-    grid = samples.shape[0]  # a rook pattern: sample coordinates lie on a grid of spacing 1 / grid in x and y
+    grid = samples.shape[0]
+    by_column = np.empty(grid, np.int64)  # the sample on each grid column of a pixel
+    row_of = np.empty(grid, np.int64)  # each sample's grid row within its pixel
+    for s in range(grid):
+        by_column[int(round(samples[s, 0] * grid - 0.5))] = s
+        row_of[s] = int(round(samples[s, 1] * grid - 0.5))
+    lines = grid * size - 1
+    xs, ys, inverse, cells = _screen_terms(screen, grid)
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        wa, wb, wc = np.float64(screen[a, 2]), np.float64(screen[b, 2]), np.float64(screen[c, 2])
-        if not (wa > 1e-6 and wb > 1e-6 and wc > 1e-6):
+        ia, ib, ic = inverse[a], inverse[b], inverse[c]
+        if not (ia > 0.0 and ib > 0.0 and ic > 0.0):
             continue  # behind the camera
-        xa, xb, xc = np.float64(screen[a, 0]), np.float64(screen[b, 0]), np.float64(screen[c, 0])
-        ya, yb, yc = np.float64(screen[a, 1]), np.float64(screen[b, 1]), np.float64(screen[c, 1])
-        xlow, xhigh, ylow, yhigh = min(xa, xb, xc), max(xa, xb, xc), min(ya, yb, yc), max(ya, yb, yc)
-        # most triangles of a dense face are smaller than a pixel and hold no sample: drop them first
-        if np.floor(xhigh * grid - 0.5) < np.ceil(xlow * grid - 0.5) or np.floor(yhigh * grid - 0.5) < np.ceil(ylow * grid - 0.5):
+        # the grid columns and rows within the bounding box (and the image); most small triangles have none
+        x0, x1 = max(min(cells[a, 0], cells[b, 0], cells[c, 0]), 0), min(max(cells[a, 1], cells[b, 1], cells[c, 1]), lines)
+        y0, y1 = max(min(cells[a, 2], cells[b, 2], cells[c, 2]), 0), min(max(cells[a, 3], cells[b, 3], cells[c, 3]), lines)
+        if x0 > x1 or y0 > y1:
             continue
-        area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
-        if area == 0.0 or not np.isfinite(area):
+        ok, dx0, dy0, k0, dx1, dy1, k1 = _edges(xs, ys, a, b, c)
+        if not ok:
             continue
-        # only pixels with a sample inside the triangle's bounding box
-        col0 = max(int(np.ceil(xlow - high)), 0)
-        col1 = min(int(np.floor(xhigh - low)), size - 1)
-        row0 = max(int(np.ceil(ylow - high)), 0)
-        row1 = min(int(np.floor(yhigh - low)), size - 1)
-        if col0 > col1 or row0 > row1:
-            continue
-        scale = 1.0 / area
-        # barycentric weights as affine functions of the sample position: e = dx * px + dy * py + e0
-        dx0, dy0 = -(yc - yb) * scale, (xc - xb) * scale
-        dx1, dy1 = -(ya - yc) * scale, (xa - xc) * scale
-        k0, k1 = -(dx0 * xb + dy0 * yb), -(dx1 * xc + dy1 * yc)
-        ia, ib, ic = 1.0 / wa, 1.0 / wb, 1.0 / wc
-        for row in range(row0, row1 + 1):
-            for col in range(col0, col1 + 1):
-                for s in range(samples.shape[0]):
-                    px, py = col + samples[s, 0], row + samples[s, 1]
-                    if px < xlow or px > xhigh or py < ylow or py > yhigh:
-                        continue  # cheaper than the edge functions, and most samples of a small triangle fail
-                    e0 = dx0 * px + dy0 * py + k0
-                    e1 = dx1 * px + dy1 * py + k1
-                    e2 = 1.0 - e0 - e1
-                    if e0 < 0.0 or e1 < 0.0 or e2 < 0.0:
-                        continue
-                    z = 1.0 / (e0 * ia + e1 * ib + e2 * ic)
-                    if z < near or z > far or z >= depth[row, col, s]:
-                        continue
-                    depth[row, col, s] = z
-                    triangle[row, col, s] = f
-                    # colours are interpolated at the pixel centre (as GL shades a fragment once per pixel,
-                    # extrapolating the triangle's attributes when the centre lies outside it)
-                    cx, cy = col + 0.5, row + 0.5
-                    c0 = (dx0 * cx + dy0 * cy + k0) * ia
-                    c1 = (dx1 * cx + dy1 * cy + k1) * ib
-                    c2 = (1.0 - (dx0 * cx + dy0 * cy + k0) - (dx1 * cx + dy1 * cy + k1)) * ic
-                    weights[row, col, s, 0] = c0 / (c0 + c1 + c2)
-                    weights[row, col, s, 1] = c1 / (c0 + c1 + c2)
+        for line in range(x0, x1 + 1):
+            col, s = line // grid, by_column[line % grid]
+            px = col + np.float64(samples[s, 0])
+            vertical = y0 + (row_of[s] - y0) % grid  # the first grid row in range that holds sample s
+            while vertical <= y1:
+                row = vertical // grid
+                vertical += grid
+                py = row + np.float64(samples[s, 1])
+                e0 = dx0 * px + dy0 * py + k0
+                e1 = dx1 * px + dy1 * py + k1
+                e2 = 1.0 - e0 - e1
+                if e0 < 0.0 or e1 < 0.0 or e2 < 0.0:
+                    continue
+                z = 1.0 / (e0 * ia + e1 * ib + e2 * ic)
+                if z < near or z > far or z >= depth[row, col, s]:
+                    continue
+                depth[row, col, s] = z
+                triangle[row, col, s] = f
     return depth
+
+
+@numba.njit(inline="always")
+def _centre_weights(xs, ys, inverse, a, b, c, row, col):
+    """Perspective-correct weights of corners a and b at the pixel's centre (as GL shades a fragment once per
+    pixel, extrapolating the triangle's attributes when the centre lies outside it)."""
+    _, dx0, dy0, k0, dx1, dy1, k1 = _edges(xs, ys, a, b, c)
+    cx, cy = col + 0.5, row + 0.5
+    e0, e1 = dx0 * cx + dy0 * cy + k0, dx1 * cx + dy1 * cy + k1
+    c0, c1, c2 = e0 * inverse[a], e1 * inverse[b], (1.0 - e0 - e1) * inverse[c]
+    return c0 / (c0 + c1 + c2), c1 / (c0 + c1 + c2)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -165,71 +197,83 @@ def _texel(mips, table, screen, uv, a, b, c, u, v, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _resolve(faces, attributes, screen, mips, table, triangle, weights, image):
+def _resolve(faces, attributes, screen, mips, table, triangle, image):
     """Average the samples' interpolated colours into uint8 pixels (uncovered samples count as black).
 
     attributes: (N, 3) colours in [0, 1], or (N, 2) uv when there is a texture (`mips`, `table` from
-    `mip_levels`; an empty table means colours).
+    `mip_levels`; an empty table means colours). A triangle's colour at a pixel is the same for each of its
+    samples there, so it is computed once per pixel and triangle.
     """
     size, count = triangle.shape[0], triangle.shape[2]
     channels = attributes.shape[1]
     textured = table.shape[0] > 0
+    xs, ys, inverse, _ = _screen_terms(screen, count)
     value = np.zeros(channels, np.float32)
     colour = np.zeros(3, np.float32)
+    total = np.zeros(3, np.float32)
     for row in range(size):
         for col in range(size):
-            total = np.zeros(3, np.float32)
+            total[:] = 0.0
+            previous = -1
             for s in range(count):
                 f = triangle[row, col, s]
                 if f < 0:
                     continue
-                w0, w1 = weights[row, col, s, 0], weights[row, col, s, 1]
-                w2 = 1.0 - w0 - w1
-                a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-                for k in range(channels):
-                    value[k] = w0 * attributes[a, k] + w1 * attributes[b, k] + w2 * attributes[c, k]
-                if textured:
-                    _texel(mips, table, screen, attributes, a, b, c, value[0], value[1], colour)
-                else:
-                    colour[:] = value[:3]
+                if f != previous:
+                    previous = f
+                    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+                    w0, w1 = _centre_weights(xs, ys, inverse, a, b, c, row, col)
+                    w0, w1 = np.float32(w0), np.float32(w1)
+                    w2 = 1.0 - w0 - w1
+                    for k in range(channels):
+                        value[k] = w0 * attributes[a, k] + w1 * attributes[b, k] + w2 * attributes[c, k]
+                    if textured:
+                        _texel(mips, table, screen, attributes, a, b, c, value[0], value[1], colour)
+                    else:
+                        colour[:] = value[:3]
+                    for k in range(3):
+                        colour[k] = min(max(colour[k], 0.0), 1.0)
                 for k in range(3):
-                    total[k] += min(max(colour[k], 0.0), 1.0)
+                    total[k] += colour[k]
             for k in range(3):
                 image[row, col, k] = np.uint8(np.floor(total[k] / count * 255.0 + 0.5))
 
 
-def _draw_job(mesh: DrawableMesh, screen: np.ndarray, colors: np.ndarray | None, mips: tuple | None, size: int,
-              depth_only: bool):
+def _draw_view(mesh: DrawableMesh, screen: np.ndarray, colors: np.ndarray | None, mips: tuple | None, size: int,
+               depth_only: bool) -> np.ndarray:
     """One (mesh, view): a (size, size, 3) uint8 image, or a (size, size) linear depth image."""
     samples = PIXEL_SAMPLES
     triangle = np.empty((size, size, len(samples)), np.int32)
-    weights = np.empty((size, size, len(samples), 2), np.float32)
-    depth = _zbuffer(screen, mesh.faces, size, samples, Z_NEAR, Z_FAR, triangle, weights)
+    depth = _zbuffer(screen, mesh.faces, size, samples, Z_NEAR, Z_FAR, triangle)
     if depth_only:
         return np.where(triangle[..., DEPTH_SAMPLE] >= 0, depth[..., DEPTH_SAMPLE], 0.0).astype(np.float32)
     image = np.empty((size, size, 3), np.uint8)
     if colors is None:
-        _resolve(mesh.faces, mesh.uv, screen, *mips, triangle, weights, image)
+        _resolve(mesh.faces, mesh.uv, screen, *mips, triangle, image)
     else:
-        _resolve(mesh.faces, colors, screen, np.zeros(0, np.float32), np.zeros((0, 3), np.int64), triangle, weights, image)
+        _resolve(mesh.faces, colors, screen, np.zeros(0, np.float32), np.zeros((0, 3), np.int64), triangle, image)
     return image
+
+
+def _draw_mesh(mesh: DrawableMesh, size: int, depth_only: bool) -> np.ndarray:
+    """All views of one mesh (one job of the pool: its projection and texture pyramid are made in the same
+    thread as its views, not serially before them)."""
+    faces = np.ascontiguousarray(mesh.faces, dtype=np.int32)
+    uv = None if mesh.uv is None else np.ascontiguousarray(mesh.uv, dtype=np.float32)
+    mesh = DrawableMesh(mesh.vertices, faces, mesh.poses, mesh.colors, uv, mesh.texture)
+    screen = to_screen(mesh.vertices, mesh.poses, size)
+    mips = mip_levels(mesh.texture) if mesh.colors is None and not depth_only else None
+    views = []
+    for view in range(len(mesh.poses)):
+        colors = None if mesh.colors is None else np.ascontiguousarray(mesh.colors[view], dtype=np.float32)
+        views.append(_draw_view(mesh, np.ascontiguousarray(screen[view]), colors, mips, size, depth_only))
+    return np.stack(views)
 
 
 def draw_numba(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool) -> np.ndarray:
     """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
-    jobs = []
-    for mesh in meshes:
-        mesh.faces = np.ascontiguousarray(mesh.faces, dtype=np.int32)
-        if mesh.uv is not None:
-            mesh.uv = np.ascontiguousarray(mesh.uv, dtype=np.float32)
-        screen = to_screen(mesh.vertices, mesh.poses, image_size)
-        mips = mip_levels(mesh.texture) if mesh.colors is None and not depth_only else None
-        for view in range(len(mesh.poses)):
-            colors = None if mesh.colors is None else np.ascontiguousarray(mesh.colors[view], dtype=np.float32)
-            jobs.append((mesh, np.ascontiguousarray(screen[view]), colors, mips, image_size, depth_only))
     views = len(meshes[0].poses) if meshes else 0
     shape = (len(meshes), views, image_size, image_size) + (() if depth_only else (3,))
-    if not jobs:
+    if not views:
         return np.zeros(shape, np.float32 if depth_only else np.uint8)
-    results = parallel_map(lambda job: _draw_job(*job), jobs)
-    return np.stack(results).reshape(shape)
+    return np.stack(parallel_map(lambda mesh: _draw_mesh(mesh, image_size, depth_only), list(meshes)))
