@@ -3,6 +3,7 @@ BP4D-Spontaneous, BP4D+, or a generic folder with a manifest), to exercise reade
 
     python scripts/make_synthetic.py --layout bu3dfe --out data/synthetic-bu3dfe --subjects 10
     python scripts/make_synthetic.py --layout bu4dfe --out data/synthetic-bu4dfe --subjects 4 --frames 50
+    python scripts/make_synthetic.py --layout bu4dfe --out data/captured --subjects 20 --frames 100 --dynamics captured
 
 The output folder must be empty or new. With --overwrite, a folder filled by an earlier run may be written
 again: the files that run recorded (in .affectvlm_synthetic.json) are replaced, any other file is left alone
@@ -21,12 +22,13 @@ from tqdm.auto import tqdm
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.data.registry import get_layout
 from affectvlm.synthetic import (
-    DEFAULT_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, DatasetRequest, SyntheticRequest,
-    write_synthetic_dataset,
+    CAPTURED_DYNAMICS, DEFAULT_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, SEQUENCE_SUBJECT_SEED_OFFSET,
+    DatasetRequest, SyntheticRequest, write_synthetic_dataset,
 )
 from affectvlm.synthetic.writers import WRITERS
 
 VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION}
+DYNAMICS = {"posed": None, "captured": CAPTURED_DYNAMICS}
 
 
 def _names(text: str) -> list[str]:
@@ -50,14 +52,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--layout", required=True, choices=sorted(WRITERS), help=f"dataset layout ({layouts})")
     parser.add_argument("--out", required=True, type=Path, help="output folder (empty or new)")
     parser.add_argument("--subjects", type=int, default=2, help="number of subjects (default: 2)")
-    parser.add_argument("--subject-seed-offset", type=int, default=0,
-                        help="identity seed of the first subject; the others follow (default: 0)")
+    parser.add_argument("--subject-seed-offset", type=int, default=None,
+                        help="identity seed of the first subject; the others follow (default: 0, and "
+                             f"{SEQUENCE_SUBJECT_SEED_OFFSET} for 4D layouts, so their subjects are no 3D set's)")
     parser.add_argument("--emotions", type=_names, default=None,
                         help="comma-separated emotions (default: all the layout holds)")
     parser.add_argument("--intensities", type=_numbers, default=[1, 2, 3, 4],
                         help="comma-separated intensities 1..4, for layouts that name them (default: 1,2,3,4)")
     parser.add_argument("--frames", type=int, default=25, help="frames per 4D sequence, at least 5 (default: 25)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of 4D sequences (default: 25)")
+    parser.add_argument("--dynamics", choices=sorted(DYNAMICS), default="posed",
+                        help="4D: 'posed' sequences of fixed timing (neutral, onset, apex, offset, neutral) or "
+                             "'captured' ones: random onset, speed, apex length and level, clips that start or end "
+                             "mid-expression, blinks, talking and head turns, 25 to --frames frames (default: posed)")
     parser.add_argument("--variation", choices=sorted(VARIATIONS), default="on",
                         help="per-face variation: jitter, asymmetry, pose, scan noise, crops; 'scan' adds face-region "
                              "crops with rough borders, holes and more pose (default: on)")
@@ -82,6 +89,7 @@ def request_of(args: argparse.Namespace) -> DatasetRequest:
     """The dataset the command line asks for, recording the command itself with the files."""
     faces = SyntheticRequest(
         emotions=args.emotions, intensities=args.intensities, frames=args.frames, fps=args.fps,
+        dynamics=DYNAMICS[args.dynamics],
         variation=VARIATIONS[args.variation], sample_seed=args.seed, texture_size=args.texture_size,
         recipes=args.recipes, faces_per_emotion=args.faces_per_emotion,
     )

@@ -90,3 +90,58 @@ def test_training_and_evaluating_on_bu4dfe_sequences(tmp_path):
     for name in ("sequence_accuracy", "frame_accuracy", "voting_accuracy"):
         assert 0.0 <= results["sequence"][name]["mean"] <= 1.0
     assert results["sequence"]["sequence_accuracy"]["mean"] == results["summary"]["accuracy"]["mean"]
+
+
+def _rise_or_fall(count: int, frames: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frame embeddings of an expression that rises (label 0) or falls (label 1): the same frames in the
+    opposite order, so that any pooling blind to order sees the two classes alike."""
+    neutral, apex = torch.randn(2, 32, generator=torch.Generator().manual_seed(7))  # one face, one expression
+    levels = torch.linspace(0.0, 1.0, frames)
+    labels = torch.randint(0, 2, (count,), generator=generator)
+    ordered = torch.where(labels[:, None] == 0, levels, levels.flip(0))
+    embeds = neutral + ordered[..., None] * (apex - neutral) + 0.3 * torch.randn(count, frames, 32, generator=generator)
+    return torch.nn.functional.normalize(embeds, dim=-1), labels
+
+
+def _fit_order_task(pooling: str) -> float:
+    """Accuracy on new sequences of a pooling trained, with a linear read-out, to tell rise from fall."""
+    model, _ = tiny_model_and_processor(temporal_pooling=pooling, temporal_dropout=0.0)
+    readout = torch.nn.Linear(32, 2)
+    generator = torch.Generator().manual_seed(0)
+    train_embeds, train_labels = _rise_or_fall(256, 8, generator)
+    parameters = list(model.temporal_pooling.parameters()) + list(readout.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=3e-3)
+    model.train()
+    for _ in range(150):
+        pooled, _ = model.pool_frames(train_embeds)
+        loss = torch.nn.functional.cross_entropy(readout(pooled), train_labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    test_embeds, test_labels = _rise_or_fall(256, 8, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        return (readout(model.pool_frames(test_embeds)[0]).argmax(-1) == test_labels).float().mean().item()
+
+
+def test_the_temporal_transformer_tells_a_rise_from_a_fall_where_a_mean_cannot():
+    assert _fit_order_task("transformer") >= 0.95
+    assert _fit_order_task("mean") <= 0.65
+
+
+def test_the_temporal_transformer_starts_as_the_mean_and_round_trips(tmp_path):
+    model, processor = tiny_model_and_processor(temporal_pooling="transformer")
+    frames = torch.nn.functional.normalize(torch.randn(2, 5, 32, generator=torch.Generator().manual_seed(2)), dim=-1)
+    pooled, weights = model.pool_frames(frames)
+    torch.testing.assert_close(weights, torch.full((2, 5), 0.2))
+    torch.testing.assert_close(pooled, torch.nn.functional.normalize(frames.mean(1), dim=-1))
+    with torch.no_grad():  # move it off the mean, so that a reload that re-initialised it would show
+        for parameter in model.temporal_pooling.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    moved = model.pool_frames(frames)
+    model.save_pretrained(tmp_path)
+    reloaded = type(model).from_pretrained(tmp_path).eval()
+    assert reloaded.config.temporal_pooling == "transformer"
+    again = reloaded.pool_frames(frames)
+    torch.testing.assert_close(again[0], moved[0])
+    torch.testing.assert_close(again[1], moved[1])

@@ -22,7 +22,7 @@ DEFAULT_VIEWS = (
 DEFAULT_LOSS_WEIGHTS = {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0, "cross_entropy": 0.0}
 VIEW_FUSIONS = ("mean", "attention")
 CLASS_SCORERS = ("prompts", "centroids")
-TEMPORAL_POOLINGS = ("mean", "attention")
+TEMPORAL_POOLINGS = ("mean", "attention", "transformer")
 
 
 class AffectVLMConfig(PreTrainedConfig):
@@ -44,8 +44,12 @@ class AffectVLMConfig(PreTrainedConfig):
             template and cropped around the nose tip (the processor then carries the template); `False` for
             models trained on meshes normalised by their extent.
         view_fusion (`str`): `"mean"` (uniform) or `"attention"` (a learned score per view).
-        temporal_pooling (`str`): for 4D input, how frame embeddings become one sequence embedding: `"mean"` or
-            `"attention"` (a learned score per frame, which can weight the apex above neutral frames).
+        temporal_pooling (`str`): for 4D input, how frame embeddings become one sequence embedding: `"mean"`,
+            `"attention"` (a learned score per frame, which can weight the apex above neutral frames) or
+            `"transformer"` (a small transformer reads the frames in order, then scores them: it can tell an
+            expression's rise from its fall, and a held apex from a passing blink).
+        temporal_layers (`int`), temporal_heads (`int`), temporal_dropout (`float`): the temporal
+            transformer's depth, attention heads (dividing `projection_dim`) and dropout.
         frame_chunk_size (`int`): faces (frames) encoded per vision-tower call, bounding memory on long sequences.
         emotion_labels (`list[str]`): the classes, in logit order. Default: the six basic emotions.
         class_prompt_templates (`list[str]`): templates with `{adjective}` and/or `{noun}`, averaged into one
@@ -75,6 +79,9 @@ class AffectVLMConfig(PreTrainedConfig):
     face_preprocessing: bool = False
     view_fusion: str = "mean"
     temporal_pooling: str = "mean"
+    temporal_layers: int = 2
+    temporal_heads: int = 4
+    temporal_dropout: float = 0.1
     frame_chunk_size: int = 64
     emotion_labels: list | None = None
     class_prompt_templates: list | None = None
@@ -135,6 +142,11 @@ class AffectVLMConfig(PreTrainedConfig):
             raise ValueError(f"view_fusion must be one of {VIEW_FUSIONS}, got {self.view_fusion!r}")
         if self.temporal_pooling not in TEMPORAL_POOLINGS:
             raise ValueError(f"temporal_pooling must be one of {TEMPORAL_POOLINGS}, got {self.temporal_pooling!r}")
+        if self.temporal_layers < 1 or self.temporal_heads < 1 or self.projection_dim % self.temporal_heads:
+            raise ValueError(f"temporal_layers ({self.temporal_layers}) and temporal_heads ({self.temporal_heads}) "
+                             f"must be positive, with temporal_heads dividing projection_dim ({self.projection_dim})")
+        if not 0.0 <= self.temporal_dropout < 1.0:
+            raise ValueError(f"temporal_dropout must lie in [0, 1), got {self.temporal_dropout}")
         if self.class_scorer not in CLASS_SCORERS:
             raise ValueError(f"class_scorer must be one of {CLASS_SCORERS}, got {self.class_scorer!r}")
         if self.frame_chunk_size < 1:

@@ -13,6 +13,7 @@ from transformers.utils import ModelOutput, logging
 
 from .configuration_affectvlm import AffectVLMConfig
 from .losses_affectvlm import AffectVLMLoss, LearnableMargin
+from .pooling_affectvlm import AffectVLMTemporalTransformer, AffectVLMViewFusion, frame_pooling
 from .prompts_affectvlm import class_prompts
 
 logger = logging.get_logger(__name__)
@@ -49,29 +50,6 @@ class AffectVLMOutput(ModelOutput):
     frame_weights: torch.FloatTensor | None = None
 
 
-class AffectVLMViewFusion(nn.Module):
-    """Views -> one face embedding: a uniform mean, or softmax weights from a small learned scorer.
-
-    The same module (with its own weights) pools the frames of a 4D sequence into one embedding.
-    """
-
-    def __init__(self, config: AffectVLMConfig, mode: str | None = None):
-        super().__init__()
-        self.mode = mode or config.view_fusion
-        if self.mode == "attention":
-            hidden = max(config.projection_dim // 4, 8)
-            self.scorer = nn.Sequential(nn.Linear(config.projection_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-
-    def forward(self, view_embeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, views, _ = view_embeds.shape
-        if self.mode == "attention":
-            weights = self.scorer(view_embeds).squeeze(-1).softmax(dim=-1)
-        else:
-            weights = view_embeds.new_full((batch, views), 1.0 / views)
-        fused = torch.einsum("bv,bvd->bd", weights, view_embeds)
-        return F.normalize(fused, dim=-1), weights
-
-
 def _vision_tower(config) -> nn.Module:
     """CLIP's vision transformer, or any transformers vision backbone (ResNet, ConvNeXt...) from its config."""
     if isinstance(config, CLIPVisionConfig):
@@ -105,14 +83,35 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
                 init.zeros_(module.class_centroids)
             # here, not on the fusion module: a module with no direct parameters is skipped by the init walk
             for fusion in (module.view_fusion, module.temporal_pooling):
-                if fusion.mode == "attention":
-                    scorer = fusion.scorer
-                    init.normal_(scorer[0].weight, std=self.config.projection_dim**-0.5 * factor)
-                    init.zeros_(scorer[0].bias)
-                    init.zeros_(scorer[2].weight)  # starts as the uniform mean
-                    init.zeros_(scorer[2].bias)
+                if fusion.mode in ("attention", "transformer"):
+                    self._init_scorer(fusion.scorer)
+            if isinstance(module.temporal_pooling, AffectVLMTemporalTransformer):
+                self._init_temporal(module.temporal_pooling)
         elif isinstance(module, LearnableMargin):
             init.constant_(module.raw, module.initial_raw())
+
+    def _init_scorer(self, scorer: nn.Sequential) -> None:
+        init.normal_(scorer[0].weight, std=self.config.projection_dim**-0.5 * self.config.initializer_factor)
+        init.zeros_(scorer[0].bias)
+        init.zeros_(scorer[2].weight)  # starts as the uniform mean
+        init.zeros_(scorer[2].bias)
+
+    def _init_temporal(self, temporal: AffectVLMTemporalTransformer) -> None:
+        """Residual branches and the time projection start at zero: the transformer starts as the mean."""
+        std = self.config.projection_dim**-0.5 * self.config.initializer_factor
+        for layer in temporal.encoder.layers:
+            for linear in (layer.linear1, layer.linear2):
+                init.normal_(linear.weight, std=std)
+                init.zeros_(linear.bias)
+            init.normal_(layer.self_attn.in_proj_weight, std=std)
+            init.zeros_(layer.self_attn.in_proj_bias)
+            for zeroed in (layer.linear2.weight, layer.self_attn.out_proj.weight, layer.self_attn.out_proj.bias):
+                init.zeros_(zeroed)
+            for norm in (layer.norm1, layer.norm2):
+                init.ones_(norm.weight)
+                init.zeros_(norm.bias)
+        init.zeros_(temporal.time_projection.weight)
+        init.zeros_(temporal.time_projection.bias)
 
 
 class AffectVLMModel(AffectVLMPreTrainedModel):
@@ -126,7 +125,7 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         self.text_projection = nn.Linear(config.text_config.hidden_size, config.projection_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
         self.view_fusion = AffectVLMViewFusion(config)
-        self.temporal_pooling = AffectVLMViewFusion(config, mode=config.temporal_pooling)
+        self.temporal_pooling = frame_pooling(config)
         self.loss_fn = AffectVLMLoss(config.loss_weights, config.margin_init, tuple(config.margin_range))
         prompts = len(config.emotion_labels) * len(config.class_prompt_templates)
         width = config.text_config.max_position_embeddings

@@ -2,7 +2,7 @@
 in each real dataset's file formats and folders, to exercise readers, protocols and training.
 
     face_model, expressions, variation, attributes   the generator's parts
-    faces, sequences                                  one face; a posed 4D sequence
+    faces, sequences, dynamics                        one face; a 4D sequence; its timeline (captured clips)
     texture, raster, range_scan                       what a scanner delivers: mm, uv + texture; a range grid
     request, writing, writers/, output                a dataset request, its writing, per-layout writers,
                                                       and the record that keeps other files safe
@@ -11,6 +11,7 @@ Real-dataset readers (affectvlm.data) never import this package; it imports them
 """
 
 from .attributes import AGE_GROUPS, GENDERS, subject_attributes
+from .dynamics import CAPTURED_DYNAMICS, SequenceDynamics
 from .expressions import (
     EMOTION_PROTOTYPES, EMOTION_RECIPES, INTENSITY_SCALE, RECIPE_SPLITS, Expression, Recipe, draw_expression,
     expression_weights, prototype_expression, recipe_weights,
@@ -18,13 +19,14 @@ from .expressions import (
 from .face_model import face_model, identity_coefficients
 from .faces import synthesize_expression, synthesize_face
 from .request import DatasetRequest, SyntheticRequest
-from .sequences import SEQUENCE_PHASES, expression_envelope, synthesize_sequence
+from .sequences import SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, expression_envelope, synthesize_sequence
 from .variation import DEFAULT_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
 from .writing import write_synthetic_dataset
 
 __all__ = [
-    "AGE_GROUPS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
-    "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES", "DatasetRequest", "Expression", "Recipe",
+    "AGE_GROUPS", "CAPTURED_DYNAMICS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
+    "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
+    "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceDynamics", "Expression", "Recipe",
     "SyntheticRequest", "Variation", "draw_expression", "expression_envelope", "expression_weights", "face_model",
     "identity_coefficients", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",
     "synthesize_expression", "synthesize_face", "synthesize_sequence", "write_synthetic_dataset",

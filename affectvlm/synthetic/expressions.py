@@ -180,6 +180,16 @@ def recipe_weights(expression: Expression, variation: Variation = NO_VARIATION,
     return weights
 
 
+def unit_weights(units: dict[int, float]) -> np.ndarray:
+    """Weights of the 53 expression shapes for action units at the given activations, both sides alike
+    (the distractor motion of a sequence: blinks, talking)."""
+    weights = np.zeros(len(face_model().expression_names), dtype=np.float32)
+    for unit, activation in units.items():
+        for shape in ACTION_UNIT_SHAPES[unit]:
+            weights[_shape_index(shape)] = np.clip(activation, 0.0, 1.0)
+    return weights
+
+
 def expression_weights(
     emotion: str, intensity: int | None = None, variation: Variation = NO_VARIATION, rng: np.random.Generator | None = None
 ) -> np.ndarray:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..data.registry import DatasetLayout
 from .expressions import INTENSITY_SCALE
-from .sequences import SEQUENCE_PHASES
+from .dynamics import SequenceDynamics
+from .sequences import SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET
 from .variation import DEFAULT_VARIATION, Variation
 
 
@@ -19,8 +20,9 @@ class SyntheticRequest:
 
     emotions: tuple[str, ...] | None = None  # None: every emotion the layout holds
     intensities: tuple[int, ...] = (1, 2, 3, 4)
-    frames: int = 25
+    frames: int = 25  # per 4D sequence; with `dynamics`, the most a sequence has
     fps: float = 25.0
+    dynamics: SequenceDynamics | None = None  # None: posed sequences of fixed timing
     variation: Variation = DEFAULT_VARIATION
     sample_seed: int = 0  # the per-face variation draw
     texture_size: int = 256  # texture images, pixels (folder layout: 0 writes untextured PLY)
@@ -41,7 +43,8 @@ class DatasetRequest:
     """A synthetic dataset to write: `subjects` subjects (identity seeds subject_seed_offset, +1, ...) into
     `root` in `layout`'s format, each with `faces`.
 
-    `root` must be empty or new; with `overwrite`, files an earlier run recorded as its own may be replaced,
+    The identity seeds of sequence layouts start at SEQUENCE_SUBJECT_SEED_OFFSET unless an offset is given,
+    so that 4D subjects are never the 3D training sets' subjects. `root` must be empty or new; with `overwrite`, files an earlier run recorded as its own may be replaced,
     nothing else, and nothing is deleted. workers > 1: subjects are written in processes. command: the command
     line to record with the files (see `output.synthetic_command`).
     """
@@ -50,13 +53,20 @@ class DatasetRequest:
     layout: str
     subjects: int
     faces: SyntheticRequest = SyntheticRequest()
-    subject_seed_offset: int = 0
+    subject_seed_offset: int | None = None  # None: 0, or SEQUENCE_SUBJECT_SEED_OFFSET for sequence layouts
     workers: int = 1
     overwrite: bool = False
     command: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
+
+
+def first_subject_seed(request: DatasetRequest, layout: DatasetLayout) -> int:
+    """The identity seed of the request's first subject."""
+    if request.subject_seed_offset is not None:
+        return request.subject_seed_offset
+    return SEQUENCE_SUBJECT_SEED_OFFSET if layout.sequences else 0
 
 
 def resolved_faces(layout: DatasetLayout, faces: SyntheticRequest, random_recipes: bool) -> SyntheticRequest:

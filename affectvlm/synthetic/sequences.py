@@ -1,4 +1,6 @@
-"""Synthetic 4D faces: a posed expression rising and falling over a sequence of frames."""
+"""Synthetic 4D faces: an expression rising and falling over a sequence of frames, either posed (a fixed
+envelope, the prototype at full intensity) or captured (a random timeline with distractor motion, see
+dynamics.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import numpy as np
 from ..data.emotions import EMOTIONS_WITH_NEUTRAL
 from ..model.meshes_affectvlm import FaceMesh
 from .attributes import subject_attributes
-from .expressions import checked_intensity, expression_weights
+from .dynamics import SequenceDynamics, Timeline, draw_timeline
+from .expressions import Expression, checked_intensity, draw_expression, expression_weights, recipe_weights, unit_weights
 from .face_model import face_model, identity_vertices
 from .faces import cropped_mesh
 from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask
 
+# Identity seeds of 4D subjects start here by default, so no 3D training set (seeds below 40,000) shares them.
+SEQUENCE_SUBJECT_SEED_OFFSET = 50_000
 # The phases of a posed 4D expression and the share of the sequence each takes.
 SEQUENCE_PHASES: tuple[tuple[str, float], ...] = (
     ("neutral", 0.1), ("onset", 0.25), ("apex", 0.3), ("offset", 0.25), ("neutral", 0.1)
@@ -38,6 +43,13 @@ def expression_envelope(num_frames: int) -> list[tuple[str, float]]:
     return envelope
 
 
+def posed_timeline(num_frames: int) -> Timeline:
+    """The fixed envelope as a timeline: no distractors and no head motion (the posed clip drifts, below)."""
+    envelope = expression_envelope(num_frames)
+    return Timeline(np.array([level for _, level in envelope]), [phase for phase, _ in envelope],
+                    [{} for _ in envelope], np.zeros((num_frames, 3)))
+
+
 def synthesize_sequence(
     subject_seed: int,
     emotion: str,
@@ -45,30 +57,40 @@ def synthesize_sequence(
     fps: float = 25.0,
     variation: Variation = NO_VARIATION,
     sample_seed: int = 0,
+    dynamics: SequenceDynamics | None = None,
 ) -> list[FaceMesh]:
-    """A 4D face: `num_frames` meshes at `fps` going neutral -> onset -> apex -> offset -> neutral, peaking at
-    the emotion's full intensity (as BU-4DFE's posed sequences do).
+    """A 4D face of `num_frames` meshes at `fps`.
 
-    One expression (with its variation), one head pose and one crop decision hold for the whole sequence,
-    with a slow head drift and fresh scanner noise per frame, as a real 4D capture would have.
+    Posed (no `dynamics`): neutral -> onset -> apex -> offset -> neutral, peaking at the prototype's full
+    intensity, as BU-4DFE's posed sequences do. Captured (`dynamics`): a random training recipe on a random
+    timeline of `dynamics.min_frames` to `num_frames` frames, with blinks, talking and head turns.
+    One expression (with its variation), one starting head pose and one crop decision hold for the whole
+    sequence, with head motion and fresh scanner noise per frame, as a real 4D capture would have.
     """
     intensity = checked_intensity(emotion, None)
     model = face_model()
     rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), intensity, sample_seed, 4])
     identity = identity_vertices(subject_seed)
-    apex_weights = expression_weights(emotion, intensity, variation, rng)
+    if dynamics is None:
+        apex_weights = expression_weights(emotion, intensity, variation, rng)
+        timeline = posed_timeline(num_frames)
+    else:
+        recipe = draw_expression(emotion, "train", rng).recipe
+        apex_weights = recipe_weights(Expression(emotion, recipe, 1.0), variation, rng)
+        timeline = draw_timeline(num_frames, fps, dynamics, rng)
     start_pose = variation.head_pose * rng.standard_normal(3)
-    drift = 0.3 * variation.head_pose * rng.standard_normal(3)
+    motion = timeline.poses
+    if dynamics is None:  # the posed clip's slow drift
+        motion = np.linspace(0.0, 1.0, num_frames)[:, None] * (0.3 * variation.head_pose * rng.standard_normal(3))
     keep = scan_mask(identity, variation, np.random.default_rng(int(rng.integers(2**31))))
     attributes = subject_attributes(subject_seed)
     frames = []
-    for frame, (phase, level) in enumerate(expression_envelope(num_frames)):
-        vertices = identity + np.tensordot(level * apex_weights, model.expression_deltas, axes=1)
-        pose = tuple(start_pose + drift * frame / max(num_frames - 1, 1))
-        vertices = pose_and_scan(vertices, variation, rng, pose=pose)
+    for frame, (level, phase) in enumerate(zip(timeline.levels, timeline.phases)):
+        weights = np.clip(float(level) * apex_weights + unit_weights(timeline.distractors[frame]), 0.0, 1.0)
+        vertices = identity + np.tensordot(weights, model.expression_deltas, axes=1)
+        vertices = pose_and_scan(vertices, variation, rng, pose=tuple(start_pose + motion[frame]))
         metadata = {"subject": subject_seed, "emotion": emotion, "intensity": intensity, "frame": frame,
-                    "time_s": frame / fps, "phase": phase, "expression_level": level, **attributes}
+                    "time_s": frame / fps, "phase": phase, "expression_level": float(level), **attributes}
         source = f"<synthetic subject {subject_seed} {emotion} frame {frame}>"
         frames.append(cropped_mesh(vertices, keep, source, metadata))
     return frames
-

@@ -13,7 +13,7 @@ from ..data.registry import get_layout
 from ..data.samples import FaceSample
 from .attributes import subject_attributes
 from .output import OutputFolder, open_output, write_record
-from .request import DatasetRequest, SyntheticRequest, resolved_faces
+from .request import DatasetRequest, SyntheticRequest, first_subject_seed, resolved_faces
 from .writers import get_writer
 
 
@@ -41,7 +41,8 @@ def _write_subjects(request: DatasetRequest, out: OutputFolder, faces: Synthetic
                     on_subject_done: Callable[[str], None] | None) -> None:
     """Write every subject of the request, in order, inline or in `request.workers` processes, adding what
     each gave to `written` as it finishes (so that an interruption still leaves a true record)."""
-    seeds = [request.subject_seed_offset + number for number in range(request.subjects)]
+    first = first_subject_seed(request, get_layout(request.layout))
+    seeds = [first + number for number in range(request.subjects)]
     ids = get_writer(request.layout).subject_ids([subject_attributes(seed)["gender"] for seed in seeds])
     job = partial(_write_subject_job, request.layout, out.root, out.overwritable, faces=faces)
     pool = ProcessPoolExecutor(max_workers=request.workers) if request.workers > 1 else None

@@ -135,7 +135,7 @@ _HELP = {
     "render_mode": "how views are rendered: shaded, depth, normals or texture (default: the preset's)",
     "image_size": "rendered view size in pixels (default: the preset's)",
     "view_fusion": "mean or attention",
-    "temporal_pooling": "4D: how frames become one sequence embedding, mean or attention",
+    "temporal_pooling": "4D: how frames become one sequence embedding: mean, attention or transformer (reads the frames in order)",
     "num_frames": "4D: frames per sequence, spread evenly (jittered in training)",
     "loss_weights": "loss terms and weights, e.g. contrastive=1,triplet=1,infonce=1 (terms: " + ", ".join(LOSS_TERMS) + ")",
     "augment_prompts": "on: varied prompts with synonyms and metadata; off: one fixed prompt per class",

@@ -4,8 +4,9 @@
 
 Faces: the bundled examples and a ~37k-vertex VRML face (the ICT face subdivided once, written and read
 back as .wrl). Each (backend, size, batch) renders batches of the same faces in the 3 default views, warm
-(after one untimed call), and reports views per second. `speedup_vs_pyrender` is the default backend over
-pyrender at batch 32 and the default model's render size.
+(after one untimed call), and reports views per second. The two backends are timed in alternating
+rounds; `speedup_vs_pyrender` is the median over rounds of the default backend's rate over pyrender's, at
+batch 32 and the default model's render size.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -38,18 +40,37 @@ def dense_vrml_face(folder: Path) -> FaceMesh:
     return load_mesh(path)
 
 
-def views_per_second(faces: list[FaceMesh], views, mode: str, size: int, batch: int, backend: str,
-                     min_seconds: float) -> float:
-    """Warm views/s: batches of `batch` faces (cycling through `faces`) until `min_seconds` have passed."""
-    cycle = itertools.cycle(faces)
-    batches = [[next(cycle) for _ in range(batch)] for _ in range(max(1, len(faces) // batch))]
-    render_batch(batches[0], views, mode, size, backend)  # compile / create the GL context
+def timed_views(batches: list[list[FaceMesh]], views, mode: str, size: int, backend: str,
+                min_seconds: float) -> tuple[int, float]:
+    """Views drawn and seconds taken: batches of faces rendered until `min_seconds` have passed."""
     drawn, started = 0, time.perf_counter()
     while drawn == 0 or time.perf_counter() - started < min_seconds:
         for meshes in batches:
             render_batch(meshes, views, mode, size, backend)
             drawn += len(meshes) * len(views)
-    return drawn / (time.perf_counter() - started)
+    return drawn, time.perf_counter() - started
+
+
+def paired_rates(faces: list[FaceMesh], views, mode: str, size: int, batch: int, backends: list[str],
+                 min_seconds: float, rounds: int) -> tuple[dict[str, float], float]:
+    """Warm views/s per backend, timed in alternating rounds (A B A B ...) so that a machine whose speed
+    drifts (these are shared machines) slows both alike, and the median over rounds of the first backend's
+    rate over the second's."""
+    cycle = itertools.cycle(faces)
+    batches = [[next(cycle) for _ in range(batch)] for _ in range(max(1, len(faces) // batch))]
+    for backend in backends:
+        render_batch(batches[0], views, mode, size, backend)  # compile / create the GL context
+    totals = {backend: [0, 0.0] for backend in backends}
+    ratios = []
+    for _ in range(rounds):
+        rates = []
+        for backend in backends:
+            drawn, seconds = timed_views(batches, views, mode, size, backend, min_seconds / rounds)
+            totals[backend][0] += drawn
+            totals[backend][1] += seconds
+            rates.append(drawn / seconds)
+        ratios.append(rates[0] / rates[1])
+    return {backend: drawn / seconds for backend, (drawn, seconds) in totals.items()}, statistics.median(ratios)
 
 
 def main() -> None:
@@ -58,6 +79,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="64,96,128,224")
     parser.add_argument("--batches", default="1,32")
     parser.add_argument("--min-seconds", type=float, default=1.5, help="time each cell at least this long")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per cell (their median ratio is reported)")
     parser.add_argument("--out", default="outputs/benchmarks/render_throughput.json")
     args = parser.parse_args()
 
@@ -71,14 +93,18 @@ def main() -> None:
         faces.append(dense_vrml_face(Path(folder)))
     backends = [DEFAULT_RENDER_BACKEND, "pyrender"]
     table: dict[str, dict[str, dict[str, float]]] = {backend: {} for backend in backends}
-    print(f"{'backend':>9} {'size':>5} {'batch':>5} {'views/s':>9}")
-    for backend, size, batch in itertools.product(backends, sizes, batches):
-        rate = views_per_second(faces, views, mode, size, batch, backend, args.min_seconds)
-        table[backend].setdefault(str(size), {})[f"batch_{batch}"] = round(rate, 1)
-        print(f"{backend:>9} {size:>5} {batch:>5} {rate:>9.1f}", flush=True)
+    ratios: dict[str, dict[str, float]] = {}
+    print(f"{'size':>5} {'batch':>5} " + " ".join(f"{backend + ' views/s':>18}" for backend in backends) + f" {'ratio':>6}")
+    for size, batch in itertools.product(sizes, batches):
+        rates, ratio = paired_rates(faces, views, mode, size, batch, backends, args.min_seconds, args.rounds)
+        for backend, rate in rates.items():
+            table[backend].setdefault(str(size), {})[f"batch_{batch}"] = round(rate, 1)
+        ratios.setdefault(str(size), {})[f"batch_{batch}"] = round(ratio, 2)
+        print(f"{size:>5} {batch:>5} " + " ".join(f"{rates[backend]:>18.1f}" for backend in backends)
+              + f" {ratio:>6.1f}", flush=True)
 
     size, batch = str(processor.render_size), f"batch_{max(batches)}"
-    speedup = table[DEFAULT_RENDER_BACKEND][size][batch] / table["pyrender"][size][batch]
+    speedup = ratios[size][batch]
     results = {
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "load_average": os.getloadavg()},
@@ -86,6 +112,7 @@ def main() -> None:
                   for face in faces],
         "views": len(views), "mode": mode, "default_render_size": processor.render_size,
         "views_per_second": table,
+        "speedup_per_cell": ratios,
         "speedup_vs_pyrender": round(speedup, 2),
         "speedup_at": {"size": processor.render_size, "batch": max(batches)},
     }

@@ -28,7 +28,8 @@ def write_subject(out: OutputFolder, subject: str, subject_seed: int, request: S
         if emotion not in request.emotions:
             continue
         frames = synthesize_sequence(subject_seed, emotion, request.frames, request.fps,
-                                     variation=request.variation, sample_seed=request.sample_seed)
+                                     variation=request.variation, sample_seed=request.sample_seed,
+                                     dynamics=request.dynamics)
         files, textures = [], []
         for number, frame in enumerate(frames):
             stem = f"{subject}/{task}/{number:04d}"

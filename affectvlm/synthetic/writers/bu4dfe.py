@@ -30,7 +30,8 @@ def write_subject(
     samples = []
     for emotion in request.emotions:
         frames = synthesize_sequence(subject_seed, emotion, request.frames, request.fps,
-                                     variation=request.variation, sample_seed=request.sample_seed)
+                                     variation=request.variation, sample_seed=request.sample_seed,
+                                     dynamics=request.dynamics)
         files, landmarks, textures = [], [], []
         for number, frame in enumerate(frames):
             scan_mesh = textured_scan(frame, subject_seed, request.texture_size)
