@@ -30,6 +30,7 @@ ALLOWED = {
     "model/rasterizer_affectvlm.py:_bilinear": "numba kernel",
     "model/rasterizer_affectvlm.py:_texel": "numba kernel",
     "model/rasterizer_affectvlm.py:_resolve": "numba kernel",
+    "model/rasterizer_affectvlm.py:_centre_weights": "numba kernel",
 }
 
 

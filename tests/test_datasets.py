@@ -17,7 +17,8 @@ from affectvlm.data.samples import DatasetReadError, ReadProblems
 from affectvlm.model.meshes_affectvlm import MeshFormatError
 from affectvlm.model.rendering_affectvlm import ViewSpec
 from affectvlm.synthetic import (
-    DEFAULT_VARIATION, DatasetRequest, SyntheticRequest, subject_attributes, synthesize_face, synthesize_sequence,
+    DEFAULT_VARIATION, DatasetRequest, SequenceClip, SyntheticRequest, subject_attributes, synthesize_face,
+    synthesize_sequence,
     write_synthetic_dataset,
 )
 from affectvlm.synthetic.output import RECORD_NAME
@@ -58,7 +59,7 @@ def copy_of(datasets, layout, tmp_path) -> Path:
 def synthetic_frames(sample, seed):
     """The synthetic meshes a written sample was made from."""
     if sample.is_sequence:
-        return synthesize_sequence(seed, sample.label, FRAMES, 25.0, variation=DEFAULT_VARIATION)
+        return synthesize_sequence(seed, sample.label, SequenceClip(FRAMES), DEFAULT_VARIATION)
     intensity = sample.metadata.get("intensity")
     return [synthesize_face(seed, sample.label, intensity, DEFAULT_VARIATION)]
 

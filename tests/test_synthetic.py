@@ -10,6 +10,7 @@ from affectvlm.synthetic import (
     EMOTION_RECIPES,
     NO_VARIATION,
     SEQUENCE_PHASES,
+    SequenceClip,
     Variation,
     expression_envelope,
     expression_weights,
@@ -99,7 +100,7 @@ def test_sequence_goes_neutral_onset_apex_offset_neutral():
     assert (np.diff(levels[onset]) > 0).all()
 
     uncropped = Variation(crop_probability=0.0)
-    frames = synthesize_sequence(4, "surprise", num_frames=10, fps=5.0, variation=uncropped)
+    frames = synthesize_sequence(4, "surprise", SequenceClip(10, fps=5.0), uncropped)
     assert [f.metadata["frame"] for f in frames] == list(range(10))
     assert frames[3].metadata["time_s"] == pytest.approx(0.6)
     chin = np.array([f.vertices[face_model().landmarks68[8], 1] for f in frames])  # drops as the jaw opens

@@ -19,14 +19,16 @@ from .expressions import (
 from .face_model import face_model, identity_coefficients
 from .faces import synthesize_expression, synthesize_face
 from .request import DatasetRequest, SyntheticRequest
-from .sequences import SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, expression_envelope, synthesize_sequence
+from .sequences import (
+    SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, SequenceClip, expression_envelope, synthesize_sequence,
+)
 from .variation import DEFAULT_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
 from .writing import write_synthetic_dataset
 
 __all__ = [
     "AGE_GROUPS", "CAPTURED_DYNAMICS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
     "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
-    "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceDynamics", "Expression", "Recipe",
+    "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceClip", "SequenceDynamics", "Expression", "Recipe",
     "SyntheticRequest", "Variation", "draw_expression", "expression_envelope", "expression_weights", "face_model",
     "identity_coefficients", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",
     "synthesize_expression", "synthesize_face", "synthesize_sequence", "write_synthetic_dataset",

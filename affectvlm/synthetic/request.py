@@ -10,7 +10,7 @@ from pathlib import Path
 from ..data.registry import DatasetLayout
 from .expressions import INTENSITY_SCALE
 from .dynamics import SequenceDynamics
-from .sequences import SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET
+from .sequences import SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, SequenceClip
 from .variation import DEFAULT_VARIATION, Variation
 
 
@@ -36,6 +36,11 @@ class SyntheticRequest:
         if self.emotions is not None:
             object.__setattr__(self, "emotions", tuple(self.emotions))
         object.__setattr__(self, "intensities", tuple(self.intensities))
+
+    @property
+    def clip(self) -> SequenceClip:
+        """The time of each 4D sequence asked for."""
+        return SequenceClip(self.frames, self.fps, self.dynamics)
 
 
 @dataclass(frozen=True)

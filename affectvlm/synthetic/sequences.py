@@ -4,6 +4,8 @@ dynamics.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..data.emotions import EMOTIONS_WITH_NEUTRAL
@@ -50,38 +52,46 @@ def posed_timeline(num_frames: int) -> Timeline:
                     [{} for _ in envelope], np.zeros((num_frames, 3)))
 
 
-def synthesize_sequence(
-    subject_seed: int,
-    emotion: str,
-    num_frames: int = 25,
-    fps: float = 25.0,
-    variation: Variation = NO_VARIATION,
-    sample_seed: int = 0,
-    dynamics: SequenceDynamics | None = None,
-) -> list[FaceMesh]:
-    """A 4D face of `num_frames` meshes at `fps`.
+@dataclass(frozen=True)
+class SequenceClip:
+    """A clip's time: `num_frames` at `fps`; with `dynamics` a captured clip (random timeline, distractor
+    motion, `dynamics.min_frames` to `num_frames` frames), without them a posed clip of fixed timing."""
 
-    Posed (no `dynamics`): neutral -> onset -> apex -> offset -> neutral, peaking at the prototype's full
-    intensity, as BU-4DFE's posed sequences do. Captured (`dynamics`): a random training recipe on a random
-    timeline of `dynamics.min_frames` to `num_frames` frames, with blinks, talking and head turns.
-    One expression (with its variation), one starting head pose and one crop decision hold for the whole
-    sequence, with head motion and fresh scanner noise per frame, as a real 4D capture would have.
+    num_frames: int = 25
+    fps: float = 25.0
+    dynamics: SequenceDynamics | None = None
+
+
+def _apex_and_timeline(emotion: str, intensity: int, clip: SequenceClip, variation: Variation,
+                       rng: np.random.Generator) -> tuple[np.ndarray, Timeline]:
+    """The expression's apex action-unit weights and the timeline that scales them frame by frame: the
+    prototype on the posed envelope, or a random training recipe on a drawn timeline."""
+    if clip.dynamics is None:
+        return expression_weights(emotion, intensity, variation, rng), posed_timeline(clip.num_frames)
+    recipe = draw_expression(emotion, "train", rng).recipe
+    apex_weights = recipe_weights(Expression(emotion, recipe, 1.0), variation, rng)
+    return apex_weights, draw_timeline(clip.num_frames, clip.fps, clip.dynamics, rng)
+
+
+def synthesize_sequence(subject_seed: int, emotion: str, clip: SequenceClip = SequenceClip(),
+                        variation: Variation = NO_VARIATION, sample_seed: int = 0) -> list[FaceMesh]:
+    """A 4D face: the frames of `clip`.
+
+    Posed (no `clip.dynamics`): neutral -> onset -> apex -> offset -> neutral, peaking at the prototype's full
+    intensity, as BU-4DFE's posed sequences do. Captured: a random training recipe on a random timeline, with
+    blinks, talking and head turns. One expression (with its variation), one starting head pose and one crop
+    decision hold for the whole sequence, with head motion and fresh scanner noise per frame, as a real 4D
+    capture would have.
     """
     intensity = checked_intensity(emotion, None)
     model = face_model()
     rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), intensity, sample_seed, 4])
     identity = identity_vertices(subject_seed)
-    if dynamics is None:
-        apex_weights = expression_weights(emotion, intensity, variation, rng)
-        timeline = posed_timeline(num_frames)
-    else:
-        recipe = draw_expression(emotion, "train", rng).recipe
-        apex_weights = recipe_weights(Expression(emotion, recipe, 1.0), variation, rng)
-        timeline = draw_timeline(num_frames, fps, dynamics, rng)
+    apex_weights, timeline = _apex_and_timeline(emotion, intensity, clip, variation, rng)
     start_pose = variation.head_pose * rng.standard_normal(3)
     motion = timeline.poses
-    if dynamics is None:  # the posed clip's slow drift
-        motion = np.linspace(0.0, 1.0, num_frames)[:, None] * (0.3 * variation.head_pose * rng.standard_normal(3))
+    if clip.dynamics is None:  # the posed clip's slow drift
+        motion = np.linspace(0.0, 1.0, clip.num_frames)[:, None] * (0.3 * variation.head_pose * rng.standard_normal(3))
     keep = scan_mask(identity, variation, np.random.default_rng(int(rng.integers(2**31))))
     attributes = subject_attributes(subject_seed)
     frames = []
@@ -90,7 +100,7 @@ def synthesize_sequence(
         vertices = identity + np.tensordot(weights, model.expression_deltas, axes=1)
         vertices = pose_and_scan(vertices, variation, rng, pose=tuple(start_pose + motion[frame]))
         metadata = {"subject": subject_seed, "emotion": emotion, "intensity": intensity, "frame": frame,
-                    "time_s": frame / fps, "phase": phase, "expression_level": float(level), **attributes}
+                    "time_s": frame / clip.fps, "phase": phase, "expression_level": float(level), **attributes}
         source = f"<synthetic subject {subject_seed} {emotion} frame {frame}>"
         frames.append(cropped_mesh(vertices, keep, source, metadata))
     return frames

@@ -27,9 +27,7 @@ def write_subject(out: OutputFolder, subject: str, subject_seed: int, request: S
     for task, (emotion, elicitation) in tasks.items():
         if emotion not in request.emotions:
             continue
-        frames = synthesize_sequence(subject_seed, emotion, request.frames, request.fps,
-                                     variation=request.variation, sample_seed=request.sample_seed,
-                                     dynamics=request.dynamics)
+        frames = synthesize_sequence(subject_seed, emotion, request.clip, request.variation, request.sample_seed)
         files, textures = [], []
         for number, frame in enumerate(frames):
             stem = f"{subject}/{task}/{number:04d}"

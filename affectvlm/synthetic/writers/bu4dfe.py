@@ -29,9 +29,7 @@ def write_subject(
     """Write one synthetic subject's sequences (one per emotion, full intensity) in BU-4DFE's layout."""
     samples = []
     for emotion in request.emotions:
-        frames = synthesize_sequence(subject_seed, emotion, request.frames, request.fps,
-                                     variation=request.variation, sample_seed=request.sample_seed,
-                                     dynamics=request.dynamics)
+        frames = synthesize_sequence(subject_seed, emotion, request.clip, request.variation, request.sample_seed)
         files, landmarks, textures = [], [], []
         for number, frame in enumerate(frames):
             scan_mesh = textured_scan(frame, subject_seed, request.texture_size)
