@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -160,6 +161,7 @@ def _run_epoch(run: Run, loop: Loop, validation: Validation, bar: Any) -> bool:
 def _train_step(run: Run, loop: Loop, batch: dict[str, torch.Tensor]) -> Any:
     """One micro-batch: forward with the loss, backward, and (when the accumulation completes) one step."""
     accelerator = run.accelerator
+    torch.manual_seed(_micro_batch_seed(run))
     with accelerator.accumulate(run.model):
         outputs = run.model(**batch, return_loss=True)
         accelerator.backward(outputs.loss)
@@ -169,6 +171,15 @@ def _train_step(run: Run, loop: Loop, batch: dict[str, torch.Tensor]) -> Any:
         loop.scheduler.step()
         loop.optimizer.zero_grad()
     return outputs
+
+
+def _micro_batch_seed(run: Run) -> int:
+    """The seed of the model's own random draws (dropout) in this micro-batch on this rank: a function of the
+    run's seed and position alone, so a resumed run draws what an uninterrupted one did (the global generator
+    it would otherwise inherit also feeds data-loader iterators, which a resume creates more of)."""
+    progress = run.progress
+    key = [run.config.seed, progress.epoch, progress.batches_in_epoch, run.accelerator.process_index]
+    return int(np.random.SeedSequence(key).generate_state(1)[0])
 
 
 def _log_step(run: Run, loop: Loop, batch: dict[str, torch.Tensor], outputs: Any, bar: Any) -> None:
