@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .bundled import DEFAULT_MODEL, load_pretrained
 from .model.meshes_affectvlm import MeshFormatError
+from .model.sequences_affectvlm import FRAME_SAMPLINGS
 from .ui.limits import DemoLimits
 
 
@@ -54,8 +55,10 @@ def _scores(labels: list[str], logits) -> dict[str, float]:
     return {label: round(float(p), 4) for label, p in zip(labels, logits.softmax(dim=-1))}
 
 
-def _score_file(model, processor, file: str) -> dict:
-    """{"file", "label", "scores"} for a mesh; for a folder or .zip of frames also "frames" (one per frame)."""
+def _score_file(model, processor, file: str, num_frames: int | None = None, frame_sampling: str = "uniform") -> dict:
+    """{"file", "label", "scores"} for a mesh; for a folder or .zip of frames also "frames": one per frame
+    scored (every frame, or `num_frames` chosen by `frame_sampling`), with the weight the model's temporal
+    pooling gave it in the sequence's verdict."""
     import tempfile
 
     import torch
@@ -66,12 +69,14 @@ def _score_file(model, processor, file: str) -> dict:
         if path.is_dir() or path.suffix.lower() == ".zip":
             frames = _sequence_frames(path, Path(workdir))
             try:
-                pixel_values = processor(sequences=[[str(frame) for frame in frames]])["pixel_values"]
+                pixel_values, chosen = processor.sequence_pixels([str(frame) for frame in frames], num_frames,
+                                                                 frame_sampling)
             except MeshFormatError as error:  # name the frame inside the archive, not the temporary folder
                 raise MeshFormatError(f"{file}: {str(error).replace(workdir + os.sep, '')}") from None
-            output = model(pixel_values=pixel_values)
-            per_frame = [{"frame": frame.name, "label": labels[int(row.argmax())], "scores": _scores(labels, row)}
-                         for frame, row in zip(frames, output.frame_logits[0])]
+            output = model(pixel_values=pixel_values[None])
+            per_frame = [{"frame": frames[index].name, "label": labels[int(row.argmax())],
+                          "scores": _scores(labels, row), "weight": round(float(weight), 4)}
+                         for index, row, weight in zip(chosen, output.frame_logits[0], output.frame_weights[0])]
         else:
             output, per_frame = model(pixel_values=processor(meshes=file)["pixel_values"]), None
     scores = _scores(labels, output.logits[0])
@@ -107,7 +112,7 @@ def predict(args: argparse.Namespace) -> int:
     results, failed = [], 0
     for file in args.files:
         try:
-            result = _score_file(model, processor, file)
+            result = _score_file(model, processor, file, args.num_frames, args.frame_sampling)
         except Exception as error:  # one file's failure, whatever it is, must not lose the others' results
             message = _file_error(file, error, args.debug)
             print(f"affectvlm: error: {message}", file=sys.stderr)
@@ -177,7 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     scorer.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: bundled)")
     scorer.add_argument("--json", action="store_true",
                         help="print a JSON list of {file, label, scores} (sequences add per-frame {frame, label, "
-                             "scores}); a file that failed is {file, error}")
+                             "scores, weight}: weight is the frame's share of the verdict); a file that failed is "
+                             "{file, error}")
+    scorer.add_argument("--num-frames", type=int, default=None,
+                        help="sequences: score this many frames (default: every frame)")
+    scorer.add_argument("--frame-sampling", choices=FRAME_SAMPLINGS, default="uniform",
+                        help="sequences with --num-frames: spread them over the whole sequence (uniform) or over "
+                             "the half around the frame that moved most (apex) (default: uniform)")
     _add_file_options(scorer)
     scorer.set_defaults(handler=predict)
 

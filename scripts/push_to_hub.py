@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "one set of tables each")
     parser.add_argument("--heldout-results", type=Path, metavar="JSON",
                         help="heldout_results.json from scripts/evaluate_heldout.py: the card's held-out section")
+    parser.add_argument("--temporal-results", type=Path, metavar="JSON",
+                        help="temporal_results.json from scripts/train_temporal_head.py: the card's 4D section")
     parser.add_argument("--training-summary", type=Path, metavar="JSON",
                         help=f"training summary (default: MODEL/{TRAINING_SUMMARY} when present)")
     parser.add_argument("--out", type=Path, help="export folder (default: a temporary folder); "
@@ -110,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.card_only:
             heldout = json.loads(args.heldout_results.read_text()) if args.heldout_results else None
+            temporal = json.loads(args.temporal_results.read_text()) if args.temporal_results else None
             inputs = CardInputs(args.repo_id or str(args.model), args.name, results, training_summary, heldout,
-                                args.card_dir)
+                                args.card_dir, temporal)
             build_model_card(args.model, inputs).save(args.model / "README.md")
             logger.info("wrote %s", args.model / "README.md")
             return 0

@@ -8,6 +8,8 @@ from PIL import Image
 
 from affectvlm.bundled import EXAMPLES
 
+from conftest import tiny_model_and_processor
+
 
 def _affectvlm(*args, cwd):
     return subprocess.run([sys.executable, "-m", "affectvlm.cli", *args], cwd=cwd, capture_output=True,
@@ -79,6 +81,27 @@ def test_predict_scores_a_zip_or_folder_of_frames_as_one_sequence(saved_model, t
     assert result.returncode == 1 and "missing.zip: file not found" in result.stderr
     from_zip, from_folder, missing = json.loads(result.stdout)
     assert missing == {"file": str(tmp_path / "missing.zip"), "error": f"{tmp_path / 'missing.zip'}: file not found"}
-    assert len(from_zip["frames"]) == 5 and [f["frame"] for f in from_zip["frames"]][0].endswith("00.ply")
+    with zipfile.ZipFile(archive) as bundle:
+        assert len(from_zip["frames"]) == len(bundle.namelist())  # every frame scored, in order
+    assert [f["frame"] for f in from_zip["frames"]][0].endswith("00.ply")
     assert from_zip["scores"] == from_folder["scores"] and sum(from_zip["scores"].values()) == pytest.approx(1, abs=1e-3)
     assert set(from_zip["frames"][0]["scores"]) == set(from_zip["scores"])
+    assert sum(frame["weight"] for frame in from_zip["frames"]) == pytest.approx(1, abs=1e-3)
+
+
+def test_predict_scores_the_frames_asked_for_around_the_apex(tmp_path):
+    model, processor = tiny_model_and_processor(temporal_pooling="transformer")
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    archive = EXAMPLES / "surprise_sequence.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        names = sorted(bundle.namelist())
+    result = _affectvlm("predict", str(archive), "--model", str(tmp_path / "model"), "--json", "--num-frames", "3",
+                        "--frame-sampling", "apex", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (scored,) = json.loads(result.stdout)
+    chosen = [names.index(next(name for name in names if name.endswith(frame["frame"]))) for frame in scored["frames"]]
+    assert len(chosen) == 3 and chosen == sorted(chosen) and chosen[0] > 0  # later than the neutral first frame
+    assert sum(frame["weight"] for frame in scored["frames"]) == pytest.approx(1, abs=1e-3)
+    wrong = _affectvlm("predict", str(archive), "--frame-sampling", "peak", cwd=tmp_path)
+    assert wrong.returncode == 2 and "invalid choice: 'peak'" in wrong.stderr

@@ -4,10 +4,13 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from affectvlm.evaluation.evaluate import FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import sample_frame_indices
-from affectvlm.synthetic import DatasetRequest, SyntheticRequest, synthesize_sequence, write_synthetic_dataset
+from affectvlm.synthetic import (
+    CAPTURED_DYNAMICS, DatasetRequest, SequenceClip, SyntheticRequest, synthesize_sequence, write_synthetic_dataset,
+)
 from affectvlm.training.augment import ViewAugmentation, augment_sequence
 from affectvlm.training.config import TrainConfig
 from affectvlm.training.trainer import train
@@ -16,7 +19,7 @@ from conftest import tiny_model_and_processor
 
 def test_a_sequence_is_scored_whole_and_frame_by_frame():
     model, processor = tiny_model_and_processor(temporal_pooling="attention")
-    sequences = [synthesize_sequence(1, "surprise", 7), synthesize_sequence(2, "anger", 9)]
+    sequences = [synthesize_sequence(1, "surprise", SequenceClip(7)), synthesize_sequence(2, "anger", SequenceClip(9))]
     batch = processor(sequences=sequences, num_frames=4, labels=["surprise", "anger"])
     assert batch["pixel_values"].shape == (2, 4, 3, 3, 32, 32)
     output = model(**batch)
@@ -29,7 +32,7 @@ def test_a_sequence_is_scored_whole_and_frame_by_frame():
 
 def test_one_frame_sequence_equals_the_3d_face_and_chunking_changes_nothing():
     model, processor = tiny_model_and_processor()
-    frames = synthesize_sequence(3, "happiness", 6)
+    frames = synthesize_sequence(3, "happiness", SequenceClip(6))
     still = processor(meshes=frames[3])["pixel_values"]
     with torch.no_grad():
         torch.testing.assert_close(model(pixel_values=still.unsqueeze(1)).logits, model(pixel_values=still).logits)
@@ -52,7 +55,7 @@ def test_frame_sampling_uniform_and_around_the_apex():
     with pytest.raises(ValueError, match="frame_sampling"):
         sample_frame_indices(5, 2, "random")
     _, processor = tiny_model_and_processor()
-    frames = synthesize_sequence(4, "fear", 12)
+    frames = synthesize_sequence(4, "fear", SequenceClip(12))
     apex = processor(sequences=[frames], num_frames=1, frame_sampling="apex")["pixel_values"]
     apex_frame = processor(meshes=frames[6])["pixel_values"]  # the middle of the apex phase
     assert (apex[0, 0] - apex_frame[0]).abs().mean() < (apex[0, 0] - processor(meshes=frames[0])["pixel_values"][0]).abs().mean()
@@ -69,27 +72,48 @@ def test_sequence_augmentation_keeps_each_view_consistent_over_time():
     assert not torch.allclose(out[0, 0], out[0, 1])  # views still differ from each other
 
 
-def test_training_and_evaluating_on_bu4dfe_sequences(tmp_path):
-    root = tmp_path / "bu4dfe"
+@pytest.fixture(scope="module")
+def captured_bu4dfe(tmp_path_factory):
+    """Captured-style sequences (random timing, blinks, talking, head turns) in BU-4DFE's layout."""
+    root = tmp_path_factory.mktemp("captured") / "bu4dfe"
     write_synthetic_dataset(DatasetRequest(root, "bu4dfe", 4, SyntheticRequest(
-        emotions=("anger", "surprise"), frames=6, texture_size=16)))
-    config = TrainConfig(
-        data_dir=str(root), layout="bu4dfe", cache_dir=str(tmp_path / "cache"), output_dir=str(tmp_path / "run"),
-        model_preset="tiny", labels=["anger", "surprise"], folds=4, batch_size=2, max_steps=2, warmup_steps=1,
-        eval_every=2, checkpoint_every=2, render_workers=0, cpu=True, num_frames=3, temporal_pooling="attention",
-    )
-    summary = train(config)
+        emotions=("anger", "surprise"), frames=8, texture_size=16, dynamics=CAPTURED_DYNAMICS)))
+    return root
+
+
+def _sequence_config(root, tmp_path, run: str, **overrides) -> TrainConfig:
+    settings = dict(
+        data_dir=str(root), layout="bu4dfe", cache_dir=str(tmp_path.parent / "cache"), output_dir=str(tmp_path / run),
+        model_preset="tiny", labels=["anger", "surprise"], folds=4, batch_size=2, max_steps=4, warmup_steps=1,
+        eval_every=2, checkpoint_every=2, render_workers=0, cpu=True, num_frames=3, temporal_pooling="transformer",
+        frame_sampling="apex")
+    return TrainConfig(**{**settings, **overrides})
+
+
+def test_training_and_evaluating_on_bu4dfe_sequences(captured_bu4dfe, tmp_path):
+    summary = train(_sequence_config(captured_bu4dfe, tmp_path, "run", max_steps=2))
     assert summary["steps"] == 2 and summary["test"]["num_samples"] == 2  # 1 test subject x 2 sequences
     saved = json.loads((tmp_path / "run" / "best" / "config.json").read_text())
-    assert saved["temporal_pooling"] == "attention"
+    assert saved["temporal_pooling"] == "transformer"
 
-    faces = FoldFaces(data_dir=str(root), layout="bu4dfe", cache_dir=str(tmp_path / "cache"),
+    faces = FoldFaces(data_dir=str(captured_bu4dfe), layout="bu4dfe", cache_dir=str(tmp_path.parent / "cache"),
                       protocol_overrides={"folds": 4, "labels": ("anger", "surprise")}, num_frames=3)
     results = evaluate_folds(str(tmp_path / "run" / "best"), [0], faces)
     assert results["task"] == "4d" and results["sequence"]["num_frames"] == 3
     for name in ("sequence_accuracy", "frame_accuracy", "voting_accuracy"):
         assert 0.0 <= results["sequence"][name]["mean"] <= 1.0
     assert results["sequence"]["sequence_accuracy"]["mean"] == results["summary"]["accuracy"]["mean"]
+
+
+def test_a_resumed_4d_run_with_the_temporal_head_ends_exactly_like_an_uninterrupted_one(captured_bu4dfe, tmp_path):
+    train(_sequence_config(captured_bu4dfe, tmp_path, "straight"))
+    train(_sequence_config(captured_bu4dfe, tmp_path, "resumed", stop_after_steps=2))
+    train(_sequence_config(captured_bu4dfe, tmp_path, "resumed"))
+    expected = load_file(tmp_path / "straight" / "final" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "final" / "model.safetensors")
+    assert any(name.startswith("temporal_pooling.encoder") for name in expected)
+    for name in expected:
+        assert torch.equal(expected[name], resumed[name]), name
 
 
 def _rise_or_fall(count: int, frames: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

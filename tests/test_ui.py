@@ -21,7 +21,9 @@ from affectvlm.ui.analysis import analyse_upload
 from affectvlm.ui.archives import extract_frames, natural_key
 from affectvlm.ui.handlers import analyse_handler
 from affectvlm.ui.layout import build_demo
-from affectvlm.ui.presentation import IDLE_STATUS, error_status, gallery_captions, status_markdown, timeline_frame
+from affectvlm.ui.presentation import (
+    FRAME_WEIGHT_SERIES, IDLE_STATUS, error_status, gallery_captions, status_markdown, timeline_frame,
+)
 from affectvlm.ui.prompts import parse_emotions
 
 MESH_SUFFIXES = [".obj", ".ply"]
@@ -208,6 +210,19 @@ def test_a_sequence_is_scored_per_frame_and_as_a_whole_by_the_model(tiny_pair, t
     status = status_markdown(analysis, 1.0)
     assert "3 frames" in status and "mean pooling over the frames" in status
     assert f"frame {analysis.shown_frame + 1} (`clip/" in status
+    assert FRAME_WEIGHT_SERIES not in set(timeline["emotion"])  # mean pooling weighs frames equally by design
+
+
+def test_a_learned_temporal_pooling_shows_where_it_looked_on_the_timeline(tmp_path, face_bytes):
+    pair = tiny_model_and_processor(temporal_pooling="transformer")
+    sad = (EXAMPLES / "sadness.ply").read_bytes()
+    archive = _zip(tmp_path / "clip.zip", {"clip/f_1.ply": face_bytes, "clip/f_2.ply": sad, "clip/f_3.ply": sad})
+    analysis = _analyse(archive, pair, tmp_path)
+    assert len(analysis.frame_weights) == 3 and sum(analysis.frame_weights) == pytest.approx(1, abs=1e-5)
+    looked = timeline_frame(analysis).query("emotion == @FRAME_WEIGHT_SERIES")
+    assert list(looked["frame"]) == [1, 2, 3] and looked["probability"].max() == pytest.approx(1.0)
+    top = max(range(3), key=lambda index: analysis.frame_weights[index])
+    assert float(looked["probability"].iloc[top]) == pytest.approx(1.0)
 
 
 def test_a_bad_mesh_is_named_by_its_upload_name_with_the_problem(tiny_pair, tmp_path):

@@ -79,6 +79,27 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]
     return _save(plt, figure, path)
 
 
+def plot_method_bars(summary: dict[str, dict[str, dict[str, float]]], path: str | Path, title: str = "") -> Path:
+    """Accuracy (mean and std over seeds) of each method, one group of bars per part (e.g. whole sequences,
+    first halves): summary[part][method] = {"mean", "std"}."""
+    plt = _pyplot()
+    parts = list(summary)
+    methods = list(summary[parts[0]])
+    width = 0.8 / len(methods)
+    figure, axis = plt.subplots(figsize=(3.8 + 2.2 * len(parts), 4))
+    for number, method in enumerate(methods):
+        means = [summary[part][method]["mean"] for part in parts]
+        spreads = [summary[part][method]["std"] for part in parts]
+        axis.bar(np.arange(len(parts)) + (number - (len(methods) - 1) / 2) * width, means, width, yerr=spreads,
+                 capsize=3, label=method)
+    axis.set_xticks(range(len(parts)), parts)
+    axis.set_ylabel("sequence accuracy")
+    axis.set_ylim(0, 1)
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, not over them
+    return _save(plt, figure, path)
+
+
 def _save(plt, figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,8 @@ class CardInputs:
     results: evaluation results records (records.load_results); each gives a model-index entry and tables.
     training_summary: the trainer's training_summary.json (records.load_training_summary), if any.
     heldout: scripts/evaluate_heldout.py's heldout_results.json, if any: the model beside the baselines.
+    temporal: scripts/train_temporal_head.py's temporal_results.json, if any: the temporal head beside mean
+        pooling, a frame vote and the best single frame.
     card_dir: the template folder (default: hub_card/ of this checkout).
     """
 
@@ -55,6 +57,7 @@ class CardInputs:
     training_summary: dict[str, Any] | None = None
     heldout: dict[str, Any] | None = None
     card_dir: str | Path | None = None
+    temporal: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -93,6 +96,7 @@ def build_model_card(model_dir: str | Path, inputs: CardInputs) -> ModelCard:
         evaluations=[evaluation_tables(result) for result in results],
         synthetic_evaluation=any(result["dataset"].get("synthetic") for result in results),
         heldout=heldout_tables(inputs.heldout) if inputs.heldout else None,
+        temporal=temporal_tables(inputs.temporal) if inputs.temporal else None,
     )
 
 
@@ -123,6 +127,19 @@ def heldout_tables(report: dict[str, Any]) -> dict[str, Any]:
     six = report["model_scores"].get("six_class_accuracy")
     return {"rows": rows, "groups": groups, "scorers": list(scorers), "command": report.get("command", ""),
             "six_class": percent(six) if six is not None else None}
+
+
+def temporal_tables(report: dict[str, Any]) -> dict[str, Any]:
+    """Rows of the 4D section: each way of reading a sequence, its accuracy (mean +- std over seeds) on whole
+    sequences and on their first halves."""
+    summary = report["summary"]
+    parts = list(summary)
+    rows = [{"method": method, "cells": [percent_mean_std(summary[part][method]) for part in parts]}
+            for method in summary[parts[0]]]
+    return {"parts": parts, "rows": rows, "command": report.get("command", ""), "sequences": report["num_sequences"],
+            "subjects": report["num_subjects"], "folds": report["folds"], "seeds": len(report["per_seed"]),
+            "frames": report["frames_per_sequence"], "num_frames": report["num_frames"],
+            "head": report["head"]}
 
 
 def eval_results(result: dict[str, Any], task_type: str) -> list[EvalResult]:

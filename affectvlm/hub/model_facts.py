@@ -22,6 +22,7 @@ class ModelFacts:
     image_size: int
     render_mode: str
     view_fusion: str
+    temporal_pooling: str  # how a 4D sequence's frames become one embedding: mean, attention or transformer
     projection_dim: int
     vision_tower: str  # e.g. "CLIP ViT, 2 layers, width 64, patch 8" or "ResNet (basic blocks), stages 32-64-128-256"
     face_preprocessing: bool
@@ -57,6 +58,7 @@ def read_model_facts(model_dir: str | Path) -> ModelFacts:
         image_size=int(config["image_size"]),
         render_mode=config["render_mode"],
         view_fusion=config["view_fusion"],
+        temporal_pooling=config.get("temporal_pooling", "mean"),
         projection_dim=int(config["projection_dim"]),
         vision_tower=describe_vision_tower(vision),
         face_preprocessing=bool(config.get("face_preprocessing", False)),

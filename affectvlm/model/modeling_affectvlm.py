@@ -82,11 +82,9 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
             if module.config.class_scorer == "centroids":
                 init.zeros_(module.class_centroids)
             # here, not on the fusion module: a module with no direct parameters is skipped by the init walk
-            for fusion in (module.view_fusion, module.temporal_pooling):
-                if fusion.mode in ("attention", "transformer"):
-                    self._init_scorer(fusion.scorer)
-            if isinstance(module.temporal_pooling, AffectVLMTemporalTransformer):
-                self._init_temporal(module.temporal_pooling)
+            if module.view_fusion.mode == "attention":
+                self._init_scorer(module.view_fusion.scorer)
+            self.init_frame_pooling(module.temporal_pooling)
         elif isinstance(module, LearnableMargin):
             init.constant_(module.raw, module.initial_raw())
 
@@ -96,8 +94,17 @@ class AffectVLMPreTrainedModel(PreTrainedModel):
         init.zeros_(scorer[2].weight)  # starts as the uniform mean
         init.zeros_(scorer[2].bias)
 
-    def _init_temporal(self, temporal: AffectVLMTemporalTransformer) -> None:
-        """Residual branches and the time projection start at zero: the transformer starts as the mean."""
+    def init_frame_pooling(self, pooling: nn.Module) -> None:
+        """A learned frame pooling starts as the mean (also a head trained apart from the model, on frozen frame
+        embeddings): the scorer's last layer at zero; for the transformer also its residual branches and time
+        projection."""
+        if getattr(pooling, "mode", None) == "attention":
+            self._init_scorer(pooling.scorer)
+        if isinstance(pooling, AffectVLMTemporalTransformer):
+            self._init_temporal_transformer(pooling)
+
+    def _init_temporal_transformer(self, temporal: AffectVLMTemporalTransformer) -> None:
+        self._init_scorer(temporal.scorer)
         std = self.config.projection_dim**-0.5 * self.config.initializer_factor
         for layer in temporal.encoder.layers:
             for linear in (layer.linear1, layer.linear2):

@@ -19,9 +19,9 @@ from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_
 from .rendering_affectvlm import (
     DEFAULT_RENDER_BACKEND, ViewSpec, check_backend, check_render_mode, normalize_mesh, render_batch,
 )
+from .sequences_affectvlm import FRAME_SAMPLINGS
 
 ViewImages = Sequence["Image.Image | np.ndarray"] | np.ndarray
-FRAME_SAMPLINGS = ("uniform", "apex")
 
 
 def sample_frame_indices(count: int, num_frames: int | None, mode: str = "uniform",
@@ -29,7 +29,7 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
                          jitter: np.random.Generator | None = None) -> list[int]:
     """Which of `count` frames to keep: `num_frames` evenly spaced over the whole sequence ("uniform"), or over
     the half of it centred on the apex, the frame that moved most from the first ("apex"; needs the per-frame
-    `displacement`); one frame is the middle frame or the apex. Fewer frames than asked are repeated, so every
+    `displacement`, see `view_displacement`); one frame is the middle frame or the apex. Fewer frames than asked are repeated, so every
     sequence yields exactly `num_frames`. With `jitter` (training), each position moves by up to half the
     spacing, so every epoch sees other frames of the same sequence."""
     if mode not in FRAME_SAMPLINGS:
@@ -51,6 +51,14 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
         spacing = (end - start) / (num_frames - 1)
         positions = np.clip(positions + (jitter.random(num_frames) - 0.5) * spacing, start, end)
     return [int(round(index)) for index in positions]
+
+
+def view_displacement(clip: torch.Tensor) -> list[float]:
+    """How far each frame of a (frames, views, 3, H, W) clip has moved from the first: the mean absolute
+    difference of its views from the first frame's. The views are of the aligned face, so a head turn moves
+    it little and an expression much: what "apex" sampling looks for (one measure for the processor and
+    for training on cached views alike)."""
+    return (clip - clip[:1]).abs().flatten(1).mean(dim=1).tolist()
 
 
 def prepare_face(face: FaceMesh, alignment: FaceAlignment | None) -> FaceMesh:
@@ -249,7 +257,7 @@ class AffectVLMProcessor(ProcessorMixin):
         sequences: 4D faces instead: a list of sequences, each a list of frame meshes in time order; gives
             pixel_values of shape (batch, frames, views, 3, H, W). `num_frames` frames are kept per sequence
             (default: all, then every sequence must have as many), chosen by `frame_sampling`: "uniform" over
-            the whole sequence or "apex" (around the frame that moved most from the first).
+            the whole sequence or "apex" (around the frame whose views moved most from the first's).
         images: instead of meshes, already-rendered views: per face, a list of view images (or a (views, H, W, 3)
             uint8 array), in the configured view order.
         text: one prompt per face; when absent and `labels` are given, prompts are built from the labels (and
@@ -290,21 +298,22 @@ class AffectVLMProcessor(ProcessorMixin):
             return self.pixel_values(images)
         if sequences is None:
             return None
-        clips = [self._sequence_pixels(frames, num_frames, frame_sampling) for frames in sequences]
+        clips = [self.sequence_pixels(frames, num_frames, frame_sampling)[0] for frames in sequences]
         if len({clip.shape[0] for clip in clips}) > 1:
             raise ValueError(f"sequences have {[clip.shape[0] for clip in clips]} frames: pass num_frames")
         return torch.stack(clips)
 
-    def _sequence_pixels(self, frames: Sequence, num_frames: int | None, frame_sampling: str) -> torch.Tensor:
-        """(frames, views, 3, H, W) for one sequence: frames picked, then each rendered into the views."""
+    def sequence_pixels(self, frames: Sequence, num_frames: int | None = None, frame_sampling: str = "uniform"
+                        ) -> tuple[torch.Tensor, list[int]]:
+        """(frames, views, 3, H, W) pixel values of one sequence's chosen frames (see `__call__`), and which
+        frames of the sequence they are."""
         faces = [self.load_face(frame) for frame in frames]
-        displacement = None
-        if frame_sampling == "apex":
-            if len({len(face.vertices) for face in faces}) > 1:
-                raise ValueError(f"{faces[0].source}: apex sampling needs the same vertex count in every frame")
-            displacement = [float(np.linalg.norm(face.vertices - faces[0].vertices, axis=1).mean()) for face in faces]
-        chosen = sample_frame_indices(len(faces), num_frames, frame_sampling, displacement)
-        return self.pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings)))
+        if frame_sampling != "apex":
+            chosen = sample_frame_indices(len(faces), num_frames, frame_sampling)
+            return self.pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings))), chosen
+        clip = self.pixel_values(list(render_faces(faces, self.render_settings)))  # every frame, to find the apex
+        chosen = sample_frame_indices(len(faces), num_frames, "apex", view_displacement(clip))
+        return clip[chosen], chosen
 
     def class_prompt_inputs(
         self, labels: Sequence[str] | None = None, templates: Sequence[str] | None = None

@@ -10,6 +10,9 @@ from pathlib import Path, PurePosixPath
 
 from .meshes_affectvlm import MESH_READERS, MeshFormatError, MeshLimits
 
+# How frames are chosen from a sequence: spread over all of it, or over the half around its apex.
+FRAME_SAMPLINGS = ("uniform", "apex")
+
 
 def natural_key(name: str) -> list:
     """Sort key that orders frame_2 before frame_10 (digit runs compare as numbers)."""
@@ -60,4 +63,4 @@ def unpack_frames(archive: Path, destination: Path, limits: MeshLimits = MeshLim
     return sorted(frames, key=lambda path: natural_key(path.relative_to(destination).as_posix()))
 
 
-__all__ = ["folder_frames", "is_sequence_path", "natural_key", "unpack_frames"]
+__all__ = ["FRAME_SAMPLINGS", "folder_frames", "is_sequence_path", "natural_key", "unpack_frames"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.losses_affectvlm import LOSS_TERMS
+from ..model.processing_affectvlm import FRAME_SAMPLINGS
 
 DEFAULT_CACHE = Path.home() / ".cache" / "affectvlm" / "rendered"
 
@@ -42,6 +43,7 @@ class TrainConfig:
     view_fusion: str = "mean"
     temporal_pooling: str = "mean"
     num_frames: int = 8
+    frame_sampling: str = "uniform"
     loss_weights: dict[str, float] = field(default_factory=lambda: {"contrastive": 1.0, "triplet": 1.0, "infonce": 1.0})
     # augmentation
     augment_prompts: bool = True
@@ -75,6 +77,8 @@ class TrainConfig:
     cpu: bool = False
 
     def __post_init__(self) -> None:
+        if self.frame_sampling not in FRAME_SAMPLINGS:
+            raise ValueError(f"frame_sampling must be one of {FRAME_SAMPLINGS}, got {self.frame_sampling!r}")
         unknown = sorted(set(self.loss_weights) - set(LOSS_TERMS))
         if unknown:
             raise ValueError(f"unknown loss terms {unknown}; terms are {list(LOSS_TERMS)}")
@@ -137,6 +141,7 @@ _HELP = {
     "view_fusion": "mean or attention",
     "temporal_pooling": "4D: how frames become one sequence embedding: mean, attention or transformer (reads the frames in order)",
     "num_frames": "4D: frames per sequence, spread evenly (jittered in training)",
+    "frame_sampling": "4D: uniform (over the whole sequence) or apex (over the half around the frame that moved most)",
     "loss_weights": "loss terms and weights, e.g. contrastive=1,triplet=1,infonce=1 (terms: " + ", ".join(LOSS_TERMS) + ")",
     "augment_prompts": "on: varied prompts with synonyms and metadata; off: one fixed prompt per class",
     "view_augmentation": "mixed view augmentation: flips, rotations, crops, scales drawn per view",

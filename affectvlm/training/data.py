@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.cache import row_views
-from ..model.processing_affectvlm import sample_frame_indices, unit_pixels
+from ..model.processing_affectvlm import sample_frame_indices, unit_pixels, view_displacement
 from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face, augment_sequence
 
 
@@ -81,14 +81,17 @@ class RenderedFaces(Dataset):
 
 
 class RenderedSequences(RenderedFaces):
-    """4D rows of a rendered cache: `num_frames` frames spread evenly over each sequence, as
+    """4D rows of a rendered cache: `num_frames` frames spread evenly over each sequence (or over the half of
+    it around its apex, `frame_sampling="apex"`), as
     {"pixel_values": (frames, views, 3, H, W), ...}. With `jitter`, each chosen frame moves by up to half the
     spacing (`sample_frame_indices`), so training sees other frames of the same sequences every epoch."""
 
-    def __init__(self, *args, num_frames: int = 8, jitter: bool = False, **kwargs) -> None:
+    def __init__(self, *args, num_frames: int = 8, jitter: bool = False, frame_sampling: str = "uniform",
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.num_frames = num_frames
         self.jitter = jitter
+        self.frame_sampling = frame_sampling
 
     def without_augmentation(self) -> "RenderedSequences":
         plain = super().without_augmentation()
@@ -100,9 +103,14 @@ class RenderedSequences(RenderedFaces):
         frames = row_views(row, self.num_views)
         seed = self.item_seed(index)
         jitter = np.random.default_rng(seed) if self.jitter else None
-        chosen = sample_frame_indices(len(frames), self.num_frames, jitter=jitter)
         size = self.processor.pixel_size
-        clip = torch.stack([unit_pixels(frames[index], size) for index in chosen])
+        if self.frame_sampling == "apex":  # every frame decoded, to find the apex
+            every = torch.stack([unit_pixels(frame, size) for frame in frames])
+            chosen = sample_frame_indices(len(frames), self.num_frames, "apex", view_displacement(every), jitter)
+            clip = every[chosen]
+        else:
+            chosen = sample_frame_indices(len(frames), self.num_frames, jitter=jitter)
+            clip = torch.stack([unit_pixels(frames[index], size) for index in chosen])
         clip = augment_sequence(clip, self.augmentation, torch.Generator().manual_seed(seed))
         return self._item(row, self.processor.normalize_pixels(clip), seed)
 

@@ -57,7 +57,7 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
     evaluation_name = "validation" if len(parts["validation"]) else "test"
     faces, train_extra = RenderedFaces, {}
     if protocol_for(config).sequences:
-        faces = functools.partial(RenderedSequences, num_frames=config.num_frames)
+        faces = functools.partial(RenderedSequences, num_frames=config.num_frames, frame_sampling=config.frame_sampling)
         train_extra = {"jitter": True}
     train = faces(parts["train"], augmentation=augmentation, **common, **train_extra)
     if config.render_on_the_fly:

@@ -47,13 +47,19 @@ class Analysis:
     shown_face: FaceMesh
     views: list[tuple[str, Image.Image]]  # (view name, rendered image) of the shown frame
     viewer_glb: bytes  # the shown frame as binary glTF, for the browser's 3D viewer
-    temporal_pooling: str = "mean"  # how the model pools a sequence's frames ("mean" or "attention")
+    temporal_pooling: str = "mean"  # how the model pools a sequence's frames ("mean", "attention", "transformer")
     view_fusion: str = "mean"  # how the model fuses the views: "mean" weighs them equally by design
+    frame_weights: tuple[float, ...] = ()  # a sequence's: how much each frame counted in its verdict
 
     @property
     def weighs_views(self) -> bool:
         """Whether the view weights say anything: only a learned fusion gives views different weights."""
         return self.view_fusion != "mean"
+
+    @property
+    def weighs_frames(self) -> bool:
+        """Whether the frame weights say where the model looked: only a learned temporal pooling sets them."""
+        return self.temporal_pooling != "mean" and bool(self.frame_weights)
 
     @property
     def is_sequence(self) -> bool:
@@ -147,10 +153,13 @@ class _Scorer:
         return self._scores(names, output.face_embeds, output.view_weights), output.face_embeds, output.view_weights
 
     @torch.no_grad()
-    def sequence(self, name: str, frame_embeds: torch.Tensor, view_weights: torch.Tensor) -> FrameScores:
-        """The sequence's scores: its frame embeddings pooled over time by the model's temporal pooling."""
+    def sequence(self, name: str, frame_embeds: torch.Tensor, view_weights: torch.Tensor
+                 ) -> tuple[FrameScores, tuple[float, ...]]:
+        """The sequence's scores, its frame embeddings pooled over time by the model's temporal pooling, and
+        the weight that pooling gave each frame."""
         sequence, frame_weights = self.model.pool_frames(frame_embeds.unsqueeze(0))
-        return self._scores([name], sequence, frame_weights @ view_weights)[0]
+        weights = tuple(float(weight) for weight in frame_weights[0].float().cpu())
+        return self._scores([name], sequence, frame_weights @ view_weights)[0], weights
 
 
 def analyse_upload(
@@ -176,10 +185,11 @@ def analyse_upload(
         frames += scores
         embeds.append(face_embeds)
         view_weights.append(weights)
+    frame_weights: tuple[float, ...] = ()
     if len(frames) == 1:
         overall = dataclasses.replace(frames[0], name=upload.name)
     else:
-        overall = scorer.sequence(upload.name, torch.cat(embeds), torch.cat(view_weights))
+        overall, frame_weights = scorer.sequence(upload.name, torch.cat(embeds), torch.cat(view_weights))
     top = max(overall.emotions, key=overall.emotions.get)
     shown = max(range(len(frames)), key=lambda index: frames[index].emotions[top])
     name, path = files[shown]
@@ -194,4 +204,5 @@ def analyse_upload(
         viewer_glb=glb_bytes(face),
         temporal_pooling=model.config.temporal_pooling,
         view_fusion=model.config.view_fusion,
+        frame_weights=frame_weights,
     )

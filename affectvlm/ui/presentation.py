@@ -29,13 +29,22 @@ def status_markdown(analysis: Analysis, seconds: float) -> str:
             f"{analysis.shown_frame + 1} ({_code(shown)}), where {analysis.label} peaks; {seconds:.2f} s")
 
 
+# The timeline's series for the frame weights of a learned temporal pooling, scaled so the top frame is at 1.
+FRAME_WEIGHT_SERIES = "where the model looked (frame weight, top = 1)"
+
+
 def timeline_frame(analysis: Analysis) -> pd.DataFrame:
-    """Long-format (frame, emotion, probability) rows for the timeline plot, frames counted from 1."""
+    """Long-format (frame, emotion, probability) rows for the timeline plot, frames counted from 1; with a
+    learned temporal pooling, also its frame weights (relative to the largest) as one more series."""
     rows = [
         {"frame": index + 1, "emotion": emotion, "probability": probability}
         for index, frame in enumerate(analysis.frames)
         for emotion, probability in frame.emotions.items()
     ]
+    if analysis.weighs_frames:
+        top = max(analysis.frame_weights)
+        rows += [{"frame": index + 1, "emotion": FRAME_WEIGHT_SERIES, "probability": weight / top}
+                 for index, weight in enumerate(analysis.frame_weights)]
     return pd.DataFrame(rows, columns=["frame", "emotion", "probability"])
 
 
