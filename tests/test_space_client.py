@@ -8,6 +8,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from affectvlm.bundled import EXAMPLES
+from affectvlm.ui.presentation import FRAME_WEIGHT_SERIES
 from conftest import bundled_model_label, load_space_app, serving_space
 
 # gradio's queue still calls pandas options that pandas 3 deprecates: its noise, not ours
@@ -50,12 +51,18 @@ def test_a_bundled_example_gets_its_label_views_viewer_and_status(client):
     assert result["status"].startswith(f"`happiness.ply`: **{expected}**")
 
 
-def test_a_sequence_gets_a_timeline_and_a_mean_emotion(client):
-    result = _analyse(client, EXAMPLES / "surprise_sequence.zip")
+def test_a_sequence_gets_a_timeline_with_where_the_model_looked_and_its_emotion(client):
+    sequence = EXAMPLES / "surprise_sequence.zip"
+    with zipfile.ZipFile(sequence) as archive:
+        frames = len(archive.namelist())
+    result = _analyse(client, sequence)
     assert result["emotion"]["label"] == "surprise"
     assert result["timeline"]["visible"] is True
-    assert len(result["timeline"]["value"]["data"]) == 5 * len(result["emotion"]["confidences"])
-    assert "5 frames" in result["status"] and "pooling over the frames" in result["status"]
+    rows = result["timeline"]["value"]["data"]  # per frame: each emotion, and the learned pooling's frame weight
+    assert len(rows) == frames * (len(result["emotion"]["confidences"]) + 1)
+    looked = [row for row in rows if row[1] == FRAME_WEIGHT_SERIES]
+    assert len(looked) == frames and max(row[2] for row in looked) == pytest.approx(1.0)
+    assert f"{frames} frames" in result["status"] and "transformer pooling over the frames" in result["status"]
 
 
 def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_path, example_face):
