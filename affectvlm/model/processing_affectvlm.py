@@ -306,12 +306,14 @@ class AffectVLMProcessor(ProcessorMixin):
     def sequence_pixels(self, frames: Sequence, num_frames: int | None = None, frame_sampling: str = "uniform"
                         ) -> tuple[torch.Tensor, list[int]]:
         """(frames, views, 3, H, W) pixel values of one sequence's chosen frames (see `__call__`), and which
-        frames of the sequence they are."""
-        faces = [self.load_face(frame) for frame in frames]
+        frames of the sequence they are. Uniform sampling reads only the frames it keeps; apex sampling reads
+        and renders every frame to find the apex."""
         if frame_sampling != "apex":
-            chosen = sample_frame_indices(len(faces), num_frames, frame_sampling)
-            return self.pixel_values(list(render_faces([faces[index] for index in chosen], self.render_settings))), chosen
-        clip = self.pixel_values(list(render_faces(faces, self.render_settings)))  # every frame, to find the apex
+            chosen = sample_frame_indices(len(frames), num_frames, frame_sampling)
+            faces = [self.load_face(frames[index]) for index in chosen]
+            return self.pixel_values(list(render_faces(faces, self.render_settings))), chosen
+        faces = [self.load_face(frame) for frame in frames]
+        clip = self.pixel_values(list(render_faces(faces, self.render_settings)))
         chosen = sample_frame_indices(len(faces), num_frames, "apex", view_displacement(clip))
         return clip[chosen], chosen
 
