@@ -45,6 +45,18 @@ def tiny_model_and_processor(seed: int = 0, **overrides):
 
 
 @pytest.fixture(scope="session")
+def captured_bu4dfe(tmp_path_factory) -> Path:
+    """Captured-style sequences (random timing, blinks, talking, head turns) in BU-4DFE's layout: 4 subjects x
+    anger and surprise, up to 8 frames each."""
+    from affectvlm.synthetic import CAPTURED_DYNAMICS, DatasetRequest, SyntheticRequest, write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("captured") / "bu4dfe"
+    write_synthetic_dataset(DatasetRequest(root, "bu4dfe", 4, SyntheticRequest(
+        emotions=("anger", "surprise"), frames=8, texture_size=16, dynamics=CAPTURED_DYNAMICS)))
+    return root
+
+
+@pytest.fixture(scope="session")
 def example_face() -> Path:
     return EXAMPLE_FACE
 

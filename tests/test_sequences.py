@@ -8,9 +8,7 @@ from safetensors.torch import load_file
 
 from affectvlm.evaluation.evaluate import FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import sample_frame_indices
-from affectvlm.synthetic import (
-    CAPTURED_DYNAMICS, DatasetRequest, SequenceClip, SyntheticRequest, synthesize_sequence, write_synthetic_dataset,
-)
+from affectvlm.synthetic import SequenceClip, synthesize_sequence
 from affectvlm.training.augment import ViewAugmentation, augment_sequence
 from affectvlm.training.config import TrainConfig
 from affectvlm.training.trainer import train
@@ -70,15 +68,6 @@ def test_sequence_augmentation_keeps_each_view_consistent_over_time():
     for t in range(1, 4):
         torch.testing.assert_close(out[t], out[0])  # same transform for every frame of a view
     assert not torch.allclose(out[0, 0], out[0, 1])  # views still differ from each other
-
-
-@pytest.fixture(scope="module")
-def captured_bu4dfe(tmp_path_factory):
-    """Captured-style sequences (random timing, blinks, talking, head turns) in BU-4DFE's layout."""
-    root = tmp_path_factory.mktemp("captured") / "bu4dfe"
-    write_synthetic_dataset(DatasetRequest(root, "bu4dfe", 4, SyntheticRequest(
-        emotions=("anger", "surprise"), frames=8, texture_size=16, dynamics=CAPTURED_DYNAMICS)))
-    return root
 
 
 def _sequence_config(root, tmp_path, run: str, **overrides) -> TrainConfig:

@@ -1,21 +1,19 @@
-"""The temporal head trained on a frozen 3D model's frame embeddings, the four ways of reading a sequence it is
-compared with, and the script that runs the comparison and installs the head."""
+"""The temporal head trained on a frozen 3D model's frame embeddings, the frame-level ways of reading a sequence
+it is compared with, and the script that runs the comparison and installs the head."""
 
 import importlib.util
 import json
 from pathlib import Path
 
-import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from affectvlm.bundled import load_pretrained
-from affectvlm.model.pooling_affectvlm import AffectVLMViewFusion
 from affectvlm.evaluation.temporal_head import (
     METHODS, EmbeddedSequence, HeadTraining, count_hits, fit_temporal_head, method_predictions,
 )
-from affectvlm.synthetic import CAPTURED_DYNAMICS, DatasetRequest, SyntheticRequest, write_synthetic_dataset
+from affectvlm.model.pooling_affectvlm import AffectVLMViewFusion
 
 from conftest import tiny_model_and_processor
 
@@ -72,15 +70,7 @@ def test_the_head_learns_an_order_a_vote_and_a_mean_cannot_see():
     assert count_hits(model, scorer, _sequences(40, 1), 10, classes, [0, 1])["whole"]["temporal head"] <= 26
 
 
-@pytest.fixture(scope="module")
-def captured(tmp_path_factory):
-    root = tmp_path_factory.mktemp("captured") / "bu4dfe"
-    write_synthetic_dataset(DatasetRequest(root, "bu4dfe", 4, SyntheticRequest(
-        emotions=("anger", "surprise"), frames=6, texture_size=8, dynamics=CAPTURED_DYNAMICS)))
-    return root
-
-
-def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leaves_3d_alone(captured, tmp_path):
+def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leaves_3d_alone(captured_bu4dfe, tmp_path):
     spec = importlib.util.spec_from_file_location("train_temporal_head", SCRIPT)
     train_temporal_head = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_temporal_head)
@@ -89,7 +79,7 @@ def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leave
     processor.save_pretrained(tmp_path / "model")
     (tmp_path / "model" / "training_summary.json").write_text('{"steps": 7}')
     out, installed = tmp_path / "out", tmp_path / "with-head"
-    assert train_temporal_head.main(["--model", str(tmp_path / "model"), "--data-dir", str(captured), "--folds", "2",
+    assert train_temporal_head.main(["--model", str(tmp_path / "model"), "--data-dir", str(captured_bu4dfe), "--folds", "2",
                                      "--seeds", "0,1", "--steps", "3", "--num-frames", "4", "--out", str(out),
                                      "--install", str(installed)]) == 0
     results = json.loads((out / "temporal_results.json").read_text())

@@ -1,9 +1,9 @@
 """A temporal head for a trained 3D model, and what it is worth against frame-level baselines.
 
 The vision tower, the view fusion and the text tower stay frozen: every frame of every sequence is embedded
-once, and only the frame pooling (the temporal transformer) learns, on those embeddings. So the model's 3D
-outputs cannot change (3D input never reaches the frame pooling), training takes seconds, and the four ways
-of reading a sequence compare on exactly the same frame embeddings:
+once, and only the frame pooling learns, on those embeddings. So the model's 3D outputs cannot change (3D
+input never reaches the frame pooling), training takes seconds, and every way of reading a sequence compares
+on exactly the same frame embeddings:
 
     temporal head   the trained frame pooling (a temporal transformer by default) over the sampled frames
     mean            the mean of the frames' embeddings, scored like one face
