@@ -159,12 +159,14 @@ def test_card_shows_how_the_model_reads_a_sequence_and_the_temporal_comparison(m
                       "vote": {"mean": 0.7, "std": 0.0}, "oracle frame": {"mean": 0.95, "std": 0.0}}
                for part in ("whole", "first half")}
     temporal = {"summary": summary, "per_seed": [{}, {}, {}], "num_sequences": 144, "num_subjects": 24,
-                "folds": 5, "frames_per_sequence": {"min": 25, "median": 60, "max": 100}, "num_frames": 16, "head": "transformer",
+                "folds": 5, "frames_per_sequence": {"min": 25, "median": 60, "max": 100}, "num_frames": 16,
+                "head": "transformer",
                 "command": "python scripts/train_temporal_head.py --data-dir somewhere"}
     text = build_model_card(model_folder, CardInputs(REPO_ID, temporal=temporal)).text
     assert "| method | whole | first half |" in text
     assert "| transformer | 90.00 ± 1.00 | 90.00 ± 1.00 |" in text and "| vote | 70.00 ± 0.00 |" in text
-    assert "144 sequences of 24 subjects, 25 to 100 frames each" in text and "5 subject-independent folds, 3 seeds" in text
+    assert "144 sequences of 24 subjects, 25 to 100 frames each" in text
+    assert "5 subject-independent folds, 3 seeds" in text
     assert "python scripts/train_temporal_head.py --data-dir somewhere" in text
     assert "then mean pooling over time" in text and "the order of the frames does not count" in text
     assert "Reading a 4D sequence" not in build_model_card(model_folder, CardInputs(REPO_ID)).text

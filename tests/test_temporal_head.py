@@ -24,7 +24,8 @@ def test_each_method_reads_the_frames_its_own_way():
     model, _ = tiny_model_and_processor(temporal_pooling="transformer")
     classes = torch.eye(3, 32)  # class embeddings: three orthogonal directions
     # two frames lean to class 1, one frame points at class 2 strongly: a vote says 1; the mean says 2
-    clip = F.normalize(torch.stack([classes[1] + 0.9 * classes[2], classes[1] + 0.9 * classes[2], 5 * classes[2]]), dim=-1)
+    leaning = classes[1] + 0.9 * classes[2]
+    clip = F.normalize(torch.stack([leaning, leaning, 5 * classes[2]]), dim=-1)
     predicted = method_predictions(model, model.temporal_pooling, clip, label=1, class_embeds=classes, classes=[0, 1, 2])
     assert set(predicted) == set(METHODS)
     assert predicted["vote"] == 1 and predicted["mean"] == 2
@@ -79,9 +80,9 @@ def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leave
     processor.save_pretrained(tmp_path / "model")
     (tmp_path / "model" / "training_summary.json").write_text('{"steps": 7}')
     out, installed = tmp_path / "out", tmp_path / "with-head"
-    assert train_temporal_head.main(["--model", str(tmp_path / "model"), "--data-dir", str(captured_bu4dfe), "--folds", "2",
-                                     "--seeds", "0,1", "--steps", "3", "--num-frames", "4", "--out", str(out),
-                                     "--install", str(installed)]) == 0
+    assert train_temporal_head.main([
+        "--model", str(tmp_path / "model"), "--data-dir", str(captured_bu4dfe), "--folds", "2", "--seeds", "0,1",
+        "--steps", "3", "--num-frames", "4", "--out", str(out), "--install", str(installed)]) == 0
     results = json.loads((out / "temporal_results.json").read_text())
     assert results["num_sequences"] == 8 and len(results["per_seed"]) == 2
     assert set(results["summary"]) == {"whole", "first half"}

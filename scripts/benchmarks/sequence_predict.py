@@ -70,8 +70,8 @@ def main() -> None:
         sequence = write_sequence(archive, args.frames)
         print(f"{sequence['frames']} frames of {sequence['vertices_per_frame']:,} vertices, "
               f"{sequence['zip_bytes'] / 2**20:.0f} MiB zipped", flush=True)
-        runs = [timed_predict(archive, args.model, extra) for extra in
-                ([], ["--num-frames", "16", "--frame-sampling", "uniform"], ["--num-frames", "16", "--frame-sampling", "apex"])]
+        sampled = ["--num-frames", "16", "--frame-sampling"]
+        runs = [timed_predict(archive, args.model, extra) for extra in ([], [*sampled, "uniform"], [*sampled, "apex"])]
     for run in runs:
         print(f"predict {' '.join(run['options']) or '(every frame)'}: {run['wall_s']:.1f} s, "
               f"peak {run['peak_rss_mib']:.0f} MiB, {run['frames_scored']} frames scored, label {run['label']}")
