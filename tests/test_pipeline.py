@@ -20,7 +20,7 @@ from affectvlm import PIPELINE_TASK, MeshFormatError
 from affectvlm.bundled import EXAMPLES
 from affectvlm.cli import main as affectvlm_main
 from affectvlm.hub import CardInputs, export_model, load_model_and_processor
-from affectvlm.ui.analysis import analyse_upload
+from affectvlm.ui.analysis import Reading, analyse_upload
 from conftest import DEFAULT_MODEL, tiny_model_and_processor
 
 FACES = sorted(EXAMPLES.glob("*.ply"))
@@ -75,7 +75,7 @@ def test_the_exported_pipeline_without_the_package_agrees_with_affectvlm_predict
          *map(str, FACES)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     expected = _predict_json(capsys, [*FACES, SEQUENCE])
     model, processor = load_model_and_processor(DEFAULT_MODEL)
-    demo = analyse_upload(FACES[0], model, processor, tmp_path, zero_shot_emotions=ZERO_SHOT).overall.zero_shot
+    demo = analyse_upload(FACES[0], model, processor, tmp_path, reading=Reading(tuple(ZERO_SHOT))).overall.zero_shot
     stdout, stderr = clean_process.communicate(timeout=600)
     assert clean_process.returncode == 0, stderr[-3000:]
     clean = json.loads(stdout.strip().splitlines()[-1])

@@ -20,6 +20,7 @@ from gradio_client.exceptions import AppError
 from affectvlm.bundled import EXAMPLES
 from affectvlm.cli import main as affectvlm_main
 from affectvlm.ui import DemoLimits, hardware
+from affectvlm.ui.analysis import Reading
 from conftest import serving_space, tiny_model_and_processor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,6 +131,6 @@ def test_on_zero_gpu_one_analysis_crosses_with_small_arguments(monkeypatch, tmp_
     model, processor = tiny_model_and_processor()
     analyse = hardware.analysis_on_device(model, processor)
     assert hardware.analysis_on_device(model, processor) is analyse  # the page and the API share one worker
-    analysis = analyse(EXAMPLES / "anger.ply", tmp_path, DemoLimits(), ["calm", "angry"])
+    analysis = analyse(EXAMPLES / "anger.ply", tmp_path, DemoLimits(), Reading(("calm", "angry")))
     assert analysis.source == "anger.ply" and set(analysis.overall.zero_shot) == {"calm", "angry"}
     assert len(crossed) == 1 and len(crossed[0]) < 2_000

@@ -21,9 +21,9 @@ def client(tmp_path_factory):
         yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("client_downloads")))
 
 
-def _analyse(client, path, emotions=""):
+def _analyse(client, path, emotions="", *verdict):
     viewer, views, emotion, weights, zero_shot, timeline, status = client.predict(
-        handle_file(str(path)), emotions, api_name="/analyse")
+        handle_file(str(path)), emotions, *verdict, api_name="/analyse")
     return {"viewer": viewer, "views": views, "emotion": emotion, "weights": weights, "zero_shot": zero_shot,
             "timeline": timeline, "status": status}
 
@@ -63,6 +63,10 @@ def test_a_sequence_gets_a_timeline_with_where_the_model_looked_and_its_emotion(
     looked = [row for row in rows if row[1] == FRAME_WEIGHT_SERIES]
     assert len(looked) == frames and max(row[2] for row in looked) == pytest.approx(1.0)
     assert f"{frames} frames" in result["status"] and "transformer pooling over the frames" in result["status"]
+    around = _analyse(client, sequence, "", "16 frames around the apex")
+    assert around["emotion"]["label"] == "surprise" and "16 frames around the apex (frames" in around["status"]
+    with pytest.raises(AppError):
+        _analyse(client, sequence, "", "the best frame")
 
 
 def test_bad_files_get_a_clear_error_and_the_server_keeps_answering(client, tmp_path, example_face):

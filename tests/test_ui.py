@@ -17,7 +17,7 @@ from affectvlm.bundled import DEFAULT_MODEL, EXAMPLES
 from affectvlm.cli import build_parser
 from affectvlm.model import meshes_affectvlm
 from affectvlm.ui import DemoLimits, InputError, bundled_examples
-from affectvlm.ui.analysis import analyse_upload
+from affectvlm.ui.analysis import Reading, analyse_upload
 from affectvlm.ui.archives import extract_frames, natural_key
 from affectvlm.ui.handlers import analyse_handler
 from affectvlm.ui.layout import build_demo
@@ -153,11 +153,11 @@ def tiny_pair():
     return tiny_model_and_processor()
 
 
-def _analyse(path, pair, tmp_path, limits=DemoLimits(), emotions=()):
+def _analyse(path, pair, tmp_path, limits=DemoLimits(), emotions=(), apex_frames=None):
     model, processor = pair
     workdir = tmp_path / "work"
     workdir.mkdir(exist_ok=True)
-    return analyse_upload(Path(path), model, processor, workdir, limits, emotions)
+    return analyse_upload(Path(path), model, processor, workdir, limits, Reading(tuple(emotions), apex_frames))
 
 
 def _message(path, pair, tmp_path, **kwargs) -> str:
@@ -211,6 +211,32 @@ def test_a_sequence_is_scored_per_frame_and_as_a_whole_by_the_model(tiny_pair, t
     assert "3 frames" in status and "mean pooling over the frames" in status
     assert f"frame {analysis.shown_frame + 1} (`clip/" in status
     assert FRAME_WEIGHT_SERIES not in set(timeline["emotion"])  # mean pooling weighs frames equally by design
+
+
+def test_a_verdict_from_the_frames_around_the_apex_reads_those_frames_only(tmp_path, face_bytes):
+    pair = tiny_model_and_processor(temporal_pooling="transformer")
+    model, processor = pair
+    sad = (EXAMPLES / "sadness.ply").read_bytes()
+    names = [f"clip/f_{index}.ply" for index in range(1, 7)]  # neutral-ish start, the apex from frame 4 on
+    contents = [face_bytes, face_bytes, face_bytes, sad, sad, sad]
+    archive = _zip(tmp_path / "clip.zip", dict(zip(names, contents)))
+    analysis = _analyse(archive, pair, tmp_path, apex_frames=2)
+    assert analysis.apex_frames == 2 and len(analysis.frame_weights) == 6
+    read = [index for index, weight in enumerate(analysis.frame_weights) if weight > 0]
+    assert len(read) == 2 and read[0] >= 2  # around the frames that moved from the first, not at the start
+    assert sum(analysis.frame_weights) == pytest.approx(1, abs=1e-5)
+    with torch.no_grad():  # the verdict is the model's pooling of exactly those frames
+        frames = []
+        for index in read:
+            frames.append(tmp_path / f"read{index}.ply")
+            frames[-1].write_bytes(contents[index])
+        expected = model(pixel_values=processor(sequences=[[str(path) for path in frames]])["pixel_values"])
+    for position, emotion in enumerate(model.config.emotion_labels):
+        assert analysis.overall.emotions[emotion] == pytest.approx(float(expected.logits.softmax(-1)[0, position]), abs=1e-5)
+    assert f"2 frames around the apex (frames {read[0] + 1}-{read[-1] + 1})" in status_markdown(analysis, 1.0)
+    (tmp_path / "again").mkdir()
+    every = _analyse(archive, pair, tmp_path / "again")  # a fresh work folder, as every request gets
+    assert every.apex_frames is None and all(weight > 0 for weight in every.frame_weights)
 
 
 def test_a_learned_temporal_pooling_shows_where_it_looked_on_the_timeline(tmp_path, face_bytes):

@@ -1,8 +1,8 @@
 """The demo's predict path, free of Gradio: an uploaded file (a mesh, or a .zip of mesh frames) -> Analysis.
 
 Frames are loaded, rendered and scored a few at a time, so a long sequence of large meshes never sits in
-memory at once. A sequence's emotion is the model's own: its temporal pooling (mean or learned attention)
-over the frame embeddings, exactly what the model computes for (batch, frames, views, ...) input. Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
+memory at once. A sequence's emotion is the model's own: its temporal pooling (mean, attention or transformer)
+over the frame embeddings (of every frame, or of the frames around the apex when the visitor asks), exactly what the model computes for (batch, frames, views, ...) input. Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from ..model.meshes_affectvlm import MESH_READERS, FaceMesh, MeshFormatError, load_mesh
+from ..model.processing_affectvlm import sample_frame_indices, view_displacement
 from .archives import extract_frames
 from .limits import DemoLimits, InputError, megabytes
 from .viewer import display_views, glb_bytes
@@ -37,6 +38,16 @@ class FrameScores:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What a visitor asks of an upload besides the file: emotions to score zero-shot (already parsed, at least
+    two), and for a sequence whether its verdict pools every frame (`apex_frames` None) or that many frames
+    around its apex, the frame whose views moved most from the first (the processor's "apex" sampling)."""
+
+    zero_shot_emotions: tuple[str, ...] = ()
+    apex_frames: int | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Everything the page shows for one upload."""
 
@@ -50,6 +61,7 @@ class Analysis:
     temporal_pooling: str = "mean"  # how the model pools a sequence's frames ("mean", "attention", "transformer")
     view_fusion: str = "mean"  # how the model fuses the views: "mean" weighs them equally by design
     frame_weights: tuple[float, ...] = ()  # a sequence's: how much each frame counted in its verdict
+    apex_frames: int | None = None  # a sequence's verdict from this many frames around its apex (None: every frame)
 
     @property
     def weighs_views(self) -> bool:
@@ -147,9 +159,9 @@ class _Scorer:
         return [FrameScores(*row) for row in zip(names, emotions, weights, zero_shot)]
 
     @torch.no_grad()
-    def faces(self, names: list[str], views: list[list[Image.Image]]) -> tuple[list[FrameScores], torch.Tensor, torch.Tensor]:
+    def faces(self, names: list[str], pixel_values: torch.Tensor) -> tuple[list[FrameScores], torch.Tensor, torch.Tensor]:
         """Scores of a batch of faces, with their face embeddings and view weights (for pooling a sequence)."""
-        output = self.model(pixel_values=self.processor(images=views)["pixel_values"].to(self.model.device))
+        output = self.model(pixel_values=pixel_values.to(self.model.device))
         return self._scores(names, output.face_embeds, output.view_weights), output.face_embeds, output.view_weights
 
     @torch.no_grad()
@@ -161,6 +173,31 @@ class _Scorer:
         weights = tuple(float(weight) for weight in frame_weights[0].float().cpu())
         return self._scores([name], sequence, frame_weights @ view_weights)[0], weights
 
+    def verdict(self, name: str, frames: _ScoredFrames, apex_frames: int | None
+                ) -> tuple[FrameScores, tuple[float, ...]]:
+        """The sequence's scores from every frame or from `apex_frames` frames around its apex, and each
+        frame's weight in them (0 for a frame left out)."""
+        embeds, view_weights = torch.cat(frames.embeds), torch.cat(frames.view_weights)
+        chosen = list(range(len(embeds)))
+        if apex_frames:
+            displacement = view_displacement(torch.cat(frames.pixels))
+            chosen = sample_frame_indices(len(embeds), apex_frames, "apex", displacement)
+        overall, weights = self.sequence(name, embeds[chosen], view_weights[chosen])
+        every = [0.0] * len(embeds)
+        for index, weight in zip(chosen, weights):  # a frame chosen twice (a short sequence) counts twice
+            every[index] += weight
+        return overall, tuple(every)
+
+
+@dataclass
+class _ScoredFrames:
+    """Each batch's frame scores, embeddings, view weights and (for apex sampling) pixel values, in order."""
+
+    scores: list[FrameScores] = dataclasses.field(default_factory=list)
+    embeds: list[torch.Tensor] = dataclasses.field(default_factory=list)
+    view_weights: list[torch.Tensor] = dataclasses.field(default_factory=list)
+    pixels: list[torch.Tensor] = dataclasses.field(default_factory=list)
+
 
 def analyse_upload(
     upload: Path,
@@ -168,28 +205,20 @@ def analyse_upload(
     processor,
     workdir: Path,
     limits: DemoLimits = DemoLimits(),
-    zero_shot_emotions: Sequence[str] = (),
+    reading: Reading = Reading(),
 ) -> Analysis:
     """Score every face in `upload`; raise InputError (naming the file and the problem) for anything unusable.
 
-    `zero_shot_emotions` (already parsed, at least two) are scored as extra classes alongside the model's own.
+    `reading.zero_shot_emotions` are scored as extra classes alongside the model's own.
     """
     files = _frame_files(upload, workdir, limits)
-    scorer = _Scorer(model, processor, tuple(zero_shot_emotions))
-    frames: list[FrameScores] = []
-    embeds, view_weights = [], []
-    for start in range(0, len(files), FRAMES_PER_BATCH):
-        batch = files[start:start + FRAMES_PER_BATCH]
-        views = [_render(processor, load_face(path, name, limits), path, name) for name, path in batch]
-        scores, face_embeds, weights = scorer.faces([name for name, _ in batch], views)
-        frames += scores
-        embeds.append(face_embeds)
-        view_weights.append(weights)
-    frame_weights: tuple[float, ...] = ()
+    scorer = _Scorer(model, processor, tuple(reading.zero_shot_emotions))
+    scored = _score_frames(files, scorer, limits, keep_pixels=bool(reading.apex_frames))
+    frames, frame_weights = scored.scores, ()
     if len(frames) == 1:
         overall = dataclasses.replace(frames[0], name=upload.name)
     else:
-        overall, frame_weights = scorer.sequence(upload.name, torch.cat(embeds), torch.cat(view_weights))
+        overall, frame_weights = scorer.verdict(upload.name, scored, reading.apex_frames)
     top = max(overall.emotions, key=overall.emotions.get)
     shown = max(range(len(frames)), key=lambda index: frames[index].emotions[top])
     name, path = files[shown]
@@ -205,4 +234,23 @@ def analyse_upload(
         temporal_pooling=model.config.temporal_pooling,
         view_fusion=model.config.view_fusion,
         frame_weights=frame_weights,
+        apex_frames=reading.apex_frames if len(frames) > 1 else None,
     )
+
+
+def _score_frames(files: list[tuple[str, Path]], scorer: _Scorer, limits: DemoLimits,
+                  keep_pixels: bool) -> _ScoredFrames:
+    """Every frame loaded, rendered and scored, a few at a time: a long sequence never sits in memory as meshes
+    (its pixel values are kept only when apex sampling needs them)."""
+    scored = _ScoredFrames()
+    for start in range(0, len(files), FRAMES_PER_BATCH):
+        batch = files[start:start + FRAMES_PER_BATCH]
+        views = [_render(scorer.processor, load_face(path, name, limits), path, name) for name, path in batch]
+        pixels = scorer.processor(images=views)["pixel_values"]
+        scores, embeds, view_weights = scorer.faces([name for name, _ in batch], pixels)
+        scored.scores += scores
+        scored.embeds.append(embeds)
+        scored.view_weights.append(view_weights)
+        if keep_pixels:
+            scored.pixels.append(pixels)
+    return scored

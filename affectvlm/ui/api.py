@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 import gradio as gr
 from gradio import FileData
 
-from .analysis import Analysis, FrameScores
+from .analysis import Analysis, FrameScores, Reading
 from .hardware import analysis_on_device
 from .limits import DemoLimits, InputError
 from .prompts import parse_emotions
@@ -99,7 +99,7 @@ def predict_function(model, processor, limits: DemoLimits):
             emotions = parse_emotions(", ".join(candidate_labels or []), limits.max_emotions)
             with tempfile.TemporaryDirectory(prefix="affectvlm-api-") as workdir:
                 analysis = worker.submit(contextvars.copy_context().run, analyse_on_device, upload, Path(workdir),
-                                         limits, emotions).result()
+                                         limits, Reading(tuple(emotions))).result()
         except InputError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
         except Exception as error:  # a reader or renderer bug must still tell the caller which file failed

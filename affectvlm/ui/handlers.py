@@ -23,7 +23,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .analysis import Analysis
+from .analysis import Analysis, Reading
 from .hardware import analysis_on_device
 from .limits import DemoLimits, InputError
 from .presentation import IDLE_STATUS, error_status, gallery_captions, status_markdown, timeline_frame
@@ -105,6 +105,19 @@ class LastErrors:
             return self._errors.pop(request.session_hash, None)
 
 
+# What the page offers for a sequence's verdict: the frames the model's temporal pooling reads.
+SEQUENCE_VERDICTS = {"every frame": None, "16 frames around the apex": 16}
+DEFAULT_VERDICT = "every frame"
+
+
+def _apex_frames(verdict: str | None) -> int | None:
+    """The frames around the apex a verdict choice reads (None: every frame); an unknown choice is refused."""
+    choice = verdict or DEFAULT_VERDICT
+    if choice not in SEQUENCE_VERDICTS:
+        raise InputError(f"sequence verdict {choice!r}: choose one of {', '.join(map(repr, SEQUENCE_VERDICTS))}")
+    return SEQUENCE_VERDICTS[choice]
+
+
 def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str,
                     errors: LastErrors | None = None) -> Callable[..., tuple]:
     """The page's event handler; `errors` (when given) remembers each session's last error for `error_handler`.
@@ -116,16 +129,17 @@ def analyse_handler(model, processor, limits: DemoLimits, cache_dir: str,
     workers = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="affectvlm-demo")
     analyse_on_device = analysis_on_device(model, processor)  # inside spaces.GPU on ZeroGPU
 
-    def analyse(upload: str | None, emotions_text: str | None = None, request: gr.Request = None) -> tuple:
+    def analyse(upload: str | None, emotions_text: str | None = None, verdict: str | None = DEFAULT_VERDICT,
+                request: gr.Request = None) -> tuple:
         if not upload:
             return _outputs()
         name = Path(upload).name
         started = time.perf_counter()
         try:
-            emotions = parse_emotions(emotions_text, limits.max_emotions)
+            reading = Reading(tuple(parse_emotions(emotions_text, limits.max_emotions)), _apex_frames(verdict))
             with tempfile.TemporaryDirectory(prefix="affectvlm-demo-") as workdir:
                 analysis = workers.submit(  # the request's context goes along: ZeroGPU counts quota by caller
-                    contextvars.copy_context().run, analyse_on_device, Path(upload), Path(workdir), limits, emotions
+                    contextvars.copy_context().run, analyse_on_device, Path(upload), Path(workdir), limits, reading
                 ).result()
             return _outputs(analysis, cache_dir, time.perf_counter() - started)
         except InputError as error:

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import torch
 
-from .analysis import Analysis, analyse_upload
+from .analysis import Analysis, Reading, analyse_upload
 from .limits import DemoLimits
 
 Function = TypeVar("Function", bound=Callable)
@@ -32,15 +32,15 @@ def on_gpu(function: Function) -> Function:
 
 
 @functools.lru_cache(maxsize=4)
-def analysis_on_device(model, processor) -> Callable[[Path, Path, DemoLimits, Sequence[str]], Analysis]:
-    """`analyse_upload(upload, workdir, limits, zero_shot_emotions)` for this model and processor, inside
+def analysis_on_device(model, processor) -> Callable[[Path, Path, DemoLimits, Reading], Analysis]:
+    """`analyse_upload(upload, workdir, limits, reading)` for this model and processor, inside
     `spaces.GPU` on ZeroGPU: one analysis (render, encode, score one upload) is the unit of GPU work.
 
     The model is bound here, not passed per call: ZeroGPU pickles each call's arguments into its GPU process,
     and they should be a file name, not the weights. One per model, so that the page and the API share one
     ZeroGPU worker; made when the demo is built, so that ZeroGPU sees it before the server starts.
     """
-    def analyse(upload: Path, workdir: Path, limits: DemoLimits, zero_shot_emotions: Sequence[str]) -> Analysis:
-        return analyse_upload(upload, model, processor, workdir, limits, zero_shot_emotions)
+    def analyse(upload: Path, workdir: Path, limits: DemoLimits, reading: Reading) -> Analysis:
+        return analyse_upload(upload, model, processor, workdir, limits, reading)
 
     return on_gpu(analyse)

@@ -12,7 +12,7 @@ import gradio as gr
 from ..bundled import EXAMPLES
 from .analysis import mesh_suffixes
 from .api import add_predict_endpoint
-from .handlers import LastErrors, analyse_handler, error_handler
+from .handlers import DEFAULT_VERDICT, SEQUENCE_VERDICTS, LastErrors, analyse_handler, error_handler
 from .limits import DemoLimits
 from .presentation import IDLE_STATUS
 
@@ -48,7 +48,7 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
-                upload, emotions, analyse_button = _input_column(examples, limits)
+                upload, emotions, verdict, analyse_button = _input_column(examples, limits)
             with gr.Column(scale=2):
                 outputs = _output_column(model)
         if model.config.view_fusion == "mean":
@@ -56,9 +56,9 @@ def build_demo(model, processor, limits: DemoLimits = DemoLimits()) -> gr.Blocks
                         elem_id="affectvlm-view-fusion")
         errors = LastErrors()
         analysis = gr.on(
-            triggers=[upload.change, analyse_button.click, emotions.submit],
+            triggers=[upload.change, analyse_button.click, emotions.submit, verdict.change],
             fn=analyse_handler(model, processor, limits, outputs[0].GRADIO_CACHE, errors),
-            inputs=[upload, emotions],
+            inputs=[upload, emotions, verdict],
             outputs=outputs,
             api_name="analyse",
         )
@@ -80,22 +80,25 @@ def launch_demo(demo: gr.Blocks, limits: DemoLimits = DemoLimits(), host: str | 
     demo.launch(server_name=host, server_port=port, max_file_size=limits.max_upload_bytes, **launch_options)
 
 
-def _input_column(examples: list[Path], limits: DemoLimits) -> tuple[gr.File, gr.Textbox, gr.Button]:
-    """Upload, zero-shot emotions, the Analyse button and the bundled examples."""
+def _input_column(examples: list[Path], limits: DemoLimits) -> tuple[gr.File, gr.Textbox, gr.Radio, gr.Button]:
+    """Upload, zero-shot emotions, a sequence's verdict frames, the Analyse button and the bundled examples."""
     upload = gr.File(label=f"Face mesh ({' '.join(mesh_suffixes())}) or .zip of frames", type="filepath", height=120)
     emotions = _with_api_example(gr.Textbox(label="Zero-shot emotions (optional)",
                                             placeholder="e.g. bored, confused, proud, happy",
                                             info="Comma-separated; press Enter or Analyse."), ZERO_SHOT_EXAMPLE)
+    verdict = gr.Radio(list(SEQUENCE_VERDICTS), value=DEFAULT_VERDICT, label="A sequence's emotion from",
+                       info="the frames the model's temporal pooling reads; the timeline shows every frame")
     analyse_button = gr.Button("Analyse", variant="primary")
     gr.Examples(examples=[[str(path)] for path in examples], inputs=[upload],
                 example_labels=[path.stem.replace("_", " ") for path in examples],
                 label="Synthetic examples (a held-out identity)")
     gr.Markdown(
         f"Sequences: a `.zip` of up to {limits.max_frames} mesh frames, taken in name order "
-        "(frame_2 before frame_10). Its emotion is the model's: frame embeddings pooled over time.\n\n"
+        "(frame_2 before frame_10). Its emotion is the model's: frame embeddings pooled over time (every frame, "
+        "or the frames around the apex, where the face moved most from the first frame).\n\n"
         "The bundled default model has only seen synthetic faces; do not use it to judge anyone."
     )
-    return upload, emotions, analyse_button
+    return upload, emotions, verdict, analyse_button
 
 
 def _output_column(model) -> list:

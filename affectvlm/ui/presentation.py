@@ -24,9 +24,22 @@ def status_markdown(analysis: Analysis, seconds: float) -> str:
                 f"{len(face.faces):,} triangles; {seconds:.2f} s")
     shown = analysis.frames[analysis.shown_frame].name.split("/", 1)[1]
     return (f"{_code(analysis.source)}: {len(analysis.frames)} frames, sequence emotion **{analysis.label}** "
-            f"({score:.0%}, from the model's {analysis.temporal_pooling} pooling over the frames). The viewer and "
+            f"({score:.0%}, from the model's {analysis.temporal_pooling} pooling over {_verdict_frames(analysis)}). "
+            "The viewer and "
             f"the views show frame "
             f"{analysis.shown_frame + 1} ({_code(shown)}), where {analysis.label} peaks; {seconds:.2f} s")
+
+
+def _verdict_frames(analysis: Analysis) -> str:
+    if analysis.apex_frames is None:
+        return "the frames"
+    return f"{analysis.apex_frames} frames around the apex (frames {_span(analysis.frame_weights)})"
+
+
+def _span(frame_weights: tuple[float, ...]) -> str:
+    """First and last frame (counted from 1) that the verdict read."""
+    read = [index + 1 for index, weight in enumerate(frame_weights) if weight > 0]
+    return f"{read[0]}-{read[-1]}" if read else "none"
 
 
 # The timeline's series for the frame weights of a learned temporal pooling, scaled so the top frame is at 1.

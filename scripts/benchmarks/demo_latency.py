@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from transformers import AutoModel, AutoProcessor  # noqa: E402
 
 import affectvlm  # noqa: E402
-from affectvlm.ui.analysis import analyse_upload  # noqa: E402
+from affectvlm.ui.analysis import Reading, analyse_upload  # noqa: E402
 from affectvlm.ui.limits import DemoLimits  # noqa: E402
 from affectvlm.ui.prompts import parse_emotions  # noqa: E402
 
@@ -60,7 +60,7 @@ def main() -> None:
 
     def call():
         with tempfile.TemporaryDirectory() as workdir:
-            return analyse_upload(Path(args.file), model, processor, Path(workdir), limits, emotions)
+            return analyse_upload(Path(args.file), model, processor, Path(workdir), limits, Reading(tuple(emotions)))
 
     started = time.perf_counter()
     analysis = call()
