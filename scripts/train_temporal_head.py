@@ -15,6 +15,7 @@ scripts/install_default_model.py.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -52,9 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def embedded_dataset(args: argparse.Namespace, model, processor, samples) -> list[EmbeddedSequence]:
-    """The frame embeddings, from the cache in --out when it was made from the same model and sequences."""
+    """The frame embeddings, from the cache in --out when it was made by the same frame encoder (the weights a
+    3D face goes through, and the processor's settings) from the same sequences; a model retrained in the same
+    folder embeds again."""
     cache = Path(args.out) / "frame_embeddings.pt"
-    identity = {"model": str(Path(args.model).resolve()), "keys": [sample.key for sample in samples]}
+    identity = {"encoder": frame_encoder_fingerprint(model, processor), "keys": [sample.key for sample in samples]}
     if cache.is_file():
         stored = torch.load(cache, weights_only=False)
         if stored["identity"] == identity:
@@ -63,6 +66,17 @@ def embedded_dataset(args: argparse.Namespace, model, processor, samples) -> lis
     cache.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"identity": identity, "sequences": sequences}, cache)
     return sequences
+
+
+def frame_encoder_fingerprint(model, processor) -> str:
+    """sha256 of every weight except the frame pooling's (which frame embeddings never pass through) and of the
+    processor's settings."""
+    digest = hashlib.sha256(processor.to_json_string().encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        if not name.startswith("temporal_pooling."):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def frame_counts(sequences: list[EmbeddedSequence]) -> dict[str, float]:

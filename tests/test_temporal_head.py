@@ -71,10 +71,26 @@ def test_the_head_learns_an_order_a_vote_and_a_mean_cannot_see():
     assert count_hits(model, scorer, _sequences(40, 1), 10, classes, [0, 1])["whole"]["temporal head"] <= 26
 
 
-def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leaves_3d_alone(captured_bu4dfe, tmp_path):
+def test_the_frame_cache_is_kept_for_a_new_head_and_dropped_for_a_new_tower():
+    train_temporal_head = _script()
+    model, processor = tiny_model_and_processor(temporal_pooling="transformer")
+    before = train_temporal_head.frame_encoder_fingerprint(model, processor)
+    with torch.no_grad():
+        next(model.temporal_pooling.parameters()).add_(1.0)  # a new head: frame embeddings are the same
+        assert train_temporal_head.frame_encoder_fingerprint(model, processor) == before
+        model.visual_projection.weight.add_(1.0)  # a new tower: they are not
+        assert train_temporal_head.frame_encoder_fingerprint(model, processor) != before
+
+
+def _script():
     spec = importlib.util.spec_from_file_location("train_temporal_head", SCRIPT)
-    train_temporal_head = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_temporal_head)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leaves_3d_alone(captured_bu4dfe, tmp_path):
+    train_temporal_head = _script()
     model, processor = tiny_model_and_processor()
     model.save_pretrained(tmp_path / "model")
     processor.save_pretrained(tmp_path / "model")

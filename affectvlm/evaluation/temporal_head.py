@@ -59,11 +59,10 @@ class HeadTraining:
 @torch.no_grad()
 def embed_frames(model, processor, files: Sequence[str], chunk: int = 16) -> torch.Tensor:
     """(frames, dim) unit-norm face embeddings of a sequence's frame files, through the processor (readers,
-    face alignment, renderer) and the frozen vision tower and view fusion."""
+    face alignment, renderer) and the frozen model's 3D path, `chunk` frames at a time."""
     parts = []
     for start in range(0, len(files), chunk):
-        pixels = processor(meshes=list(files[start:start + chunk]))["pixel_values"]
-        parts.append(model.view_fusion(model.get_view_features(pixels))[0])
+        parts.append(model.get_face_features(processor(meshes=list(files[start:start + chunk]))["pixel_values"]))
     return torch.cat(parts)
 
 

@@ -30,8 +30,8 @@ def sample_frame_indices(count: int, num_frames: int | None, mode: str = "unifor
     """Which of `count` frames to keep: `num_frames` evenly spaced over the whole sequence ("uniform"), or over
     the half of it centred on the apex, the frame that moved most from the first ("apex"; needs the per-frame
     `displacement`, see `view_displacement`); one frame is the middle frame or the apex. Fewer frames than
-    asked are repeated, so every sequence yields exactly `num_frames`. With `jitter` (training), each position moves by up to half the
-    spacing, so every epoch sees other frames of the same sequence."""
+    asked are repeated, so every sequence yields exactly `num_frames`. With `jitter` (training), each position
+    moves by up to half the spacing, so every epoch sees other frames of the same sequence."""
     if mode not in FRAME_SAMPLINGS:
         raise ValueError(f"frame_sampling must be one of {FRAME_SAMPLINGS}, got {mode!r}")
     if count < 1:

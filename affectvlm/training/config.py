@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.losses_affectvlm import LOSS_TERMS
-from ..model.processing_affectvlm import FRAME_SAMPLINGS
+from ..model.sequences_affectvlm import FRAME_SAMPLINGS
 
 DEFAULT_CACHE = Path.home() / ".cache" / "affectvlm" / "rendered"
 

@@ -2,7 +2,9 @@
 
 Frames are loaded, rendered and scored a few at a time, so a long sequence of large meshes never sits in
 memory at once. A sequence's emotion is the model's own: its temporal pooling (mean, attention or transformer)
-over the frame embeddings (of every frame, or of the frames around the apex when the visitor asks), exactly what the model computes for (batch, frames, views, ...) input. Only a .zip is ever written to disk: unpacked under the caller's `workdir`.
+over the frame embeddings (of every frame, or of the frames around the apex when the visitor asks), exactly
+what the model computes for (batch, frames, views, ...) input. Only a .zip is ever written to disk: unpacked
+under the caller's `workdir`.
 """
 
 from __future__ import annotations
