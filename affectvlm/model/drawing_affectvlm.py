@@ -88,31 +88,6 @@ def camera_poses(views: Sequence[ViewSpec]) -> np.ndarray:
     return np.stack([camera_pose(view) for view in views]) if views else np.zeros((0, 4, 4))
 
 
-def to_screen(vertices: np.ndarray, poses: np.ndarray, image_size: int) -> np.ndarray:
-    """(V, N, 3) float32: each vertex's pixel x (right), pixel y (down) and depth in front of each camera.
-
-    Pixel coordinates run 0..image_size over the image, so pixel (row, col) covers [col, col + 1) x [row, row + 1).
-    """
-    rotation, centre = poses[:, :3, :3], poses[:, :3, 3]
-    count = len(poses)
-    # one (N, 3) x (3, 3V) product for all views
-    camera = (vertices.astype(np.float64) @ rotation.transpose(1, 0, 2).reshape(3, 3 * count)).reshape(-1, count, 3)
-    camera = camera.transpose(1, 0, 2) - (centre[:, None] @ rotation)
-    depth = -camera[..., 2]
-    focal = 0.5 * image_size / math.tan(YFOV / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = 0.5 * image_size + focal * camera[..., 0] / depth
-        y = 0.5 * image_size - focal * camera[..., 1] / depth
-    return np.stack([x, y, depth], axis=-1).astype(np.float32)
-
-
-def camera_normals(normals: np.ndarray, poses: np.ndarray) -> np.ndarray:
-    """(V, N, 3) unit normals in each camera's frame (x right, y up, z towards the camera)."""
-    count = len(poses)
-    turned = np.asarray(normals, np.float64) @ poses[:, :3, :3].transpose(1, 0, 2).reshape(3, 3 * count)
-    return turned.reshape(-1, count, 3).transpose(1, 0, 2).astype(np.float32)
-
-
 def depth_to_uint8(depth: np.ndarray) -> np.ndarray:
     """Linear depth (0 = background) -> 3-channel uint8 with nearer brighter (1..255) and background 0."""
     level = 1 + 254 * (DEPTH_FAR - depth) / (DEPTH_FAR - DEPTH_NEAR)

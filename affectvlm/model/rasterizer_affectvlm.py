@@ -2,22 +2,72 @@
 
 Why this and not GL: at 64-224 px a face's triangles cover a pixel or less, so the cost of a GL renderer is
 per-call overhead (scene, upload, readback), not pixels. A compiled loop over triangles has none of it, needs
-no system libraries (no EGL), no GL context per thread and no fork care. Each (mesh, view) is one job, drawn
+no system libraries (no EGL), no GL context per thread and no fork care. Each mesh is one job, drawn
 in a thread of its own (the kernels release the GIL), with the 4 anti-aliasing samples per pixel and
-perspective-correct interpolation that the GL reference uses, so the pictures agree with pyrender's.
+perspective-correct interpolation that the GL reference uses, so the pictures agree with pyrender's. The
+per-vertex steps every backend shares (normals, turning them and the vertices into each camera's frame) are
+compiled here too: numpy's matrix product would start BLAS threads that fight the render pool's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numba
 import numpy as np
 
-from .drawing_affectvlm import PIXEL_SAMPLES, Z_FAR, Z_NEAR, DrawableMesh, parallel_map, to_screen
+from .drawing_affectvlm import PIXEL_SAMPLES, YFOV, Z_FAR, Z_NEAR, DrawableMesh, parallel_map
 
 # The sample whose depth a depth image shows (the GL reference copies one sample, not an average).
 DEPTH_SAMPLE = 0
+# Samples per pixel, and so the spacing 1 / GRID of the sample grid: a compile-time constant, so that the
+# z-buffer's grid arithmetic compiles to shifts and masks instead of integer divisions.
+GRID = len(PIXEL_SAMPLES)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rotate(points: np.ndarray, rotations: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(V, N, 3) float64: points (N, 3) times each (3, 3) rotation, less that view's offset. Compiled: a matrix
+    product would start BLAS's own threads, which contend with the render pool's, and numpy broadcasting makes
+    large temporaries."""
+    turned = np.empty((rotations.shape[0], points.shape[0], 3))
+    for view in range(rotations.shape[0]):
+        for n in range(points.shape[0]):
+            x, y, z = np.float64(points[n, 0]), np.float64(points[n, 1]), np.float64(points[n, 2])
+            for j in range(3):
+                turned[view, n, j] = (x * rotations[view, 0, j] + y * rotations[view, 1, j] + z * rotations[view, 2, j]
+                                      - offsets[view, j])
+    return turned
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _perspective(camera: np.ndarray, image_size: int, focal: float) -> np.ndarray:
+    """(V, N, 3) float32 pixel x, pixel y and depth from camera-frame points (a point at depth 0 gets inf/nan)."""
+    screen = np.empty(camera.shape, np.float32)
+    half = 0.5 * image_size
+    for view in range(camera.shape[0]):
+        for n in range(camera.shape[1]):
+            depth = -camera[view, n, 2]
+            screen[view, n, 0] = half + focal * camera[view, n, 0] / depth
+            screen[view, n, 1] = half - focal * camera[view, n, 1] / depth
+            screen[view, n, 2] = depth
+    return screen
+
+
+def to_screen(vertices: np.ndarray, poses: np.ndarray, image_size: int) -> np.ndarray:
+    """(V, N, 3) float32: each vertex's pixel x (right), pixel y (down) and depth in front of each camera.
+
+    Pixel coordinates run 0..image_size over the image, so pixel (row, col) covers [col, col + 1) x [row, row + 1).
+    """
+    rotation, centre = np.ascontiguousarray(poses[:, :3, :3]), poses[:, :3, 3]
+    camera = _rotate(vertices, rotation, np.einsum("vk,vkj->vj", centre, rotation))
+    return _perspective(camera, image_size, 0.5 * image_size / math.tan(YFOV / 2))
+
+
+def camera_normals(normals: np.ndarray, poses: np.ndarray) -> np.ndarray:
+    """(V, N, 3) unit normals in each camera's frame (x right, y up, z towards the camera)."""
+    return _rotate(normals, np.ascontiguousarray(poses[:, :3, :3]), np.zeros((len(poses), 3))).astype(np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -64,34 +114,35 @@ def _zbuffer(screen, faces, size, samples, near, far, triangle):
     """
     depth = np.full(triangle.shape, np.inf, np.float32)
     triangle[:] = -1
-    grid = samples.shape[0]
-    by_column = np.empty(grid, np.int64)  # the sample on each grid column of a pixel
-    row_of = np.empty(grid, np.int64)  # each sample's grid row within its pixel
-    for s in range(grid):
-        by_column[int(round(samples[s, 0] * grid - 0.5))] = s
-        row_of[s] = int(round(samples[s, 1] * grid - 0.5))
-    lines = grid * size - 1
-    xs, ys, inverse, cells = _screen_terms(screen, grid)
+    by_column = np.empty(GRID, np.int64)  # the sample on each grid column of a pixel
+    row_of = np.empty(GRID, np.int64)  # each sample's grid row within its pixel
+    for s in range(GRID):
+        by_column[int(round(samples[s, 0] * GRID - 0.5))] = s
+        row_of[s] = int(round(samples[s, 1] * GRID - 0.5))
+    lines = GRID * size - 1
+    xs, ys, inverse, cells = _screen_terms(screen, GRID)
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        # the grid columns and rows within the bounding box (and the image); most small triangles have none
+        x0, x1 = max(min(cells[a, 0], cells[b, 0], cells[c, 0]), 0), min(max(cells[a, 1], cells[b, 1], cells[c, 1]), lines)
+        if x0 > x1:
+            continue
+        y0, y1 = max(min(cells[a, 2], cells[b, 2], cells[c, 2]), 0), min(max(cells[a, 3], cells[b, 3], cells[c, 3]), lines)
+        if y0 > y1:
+            continue
         ia, ib, ic = inverse[a], inverse[b], inverse[c]
         if not (ia > 0.0 and ib > 0.0 and ic > 0.0):
             continue  # behind the camera
-        # the grid columns and rows within the bounding box (and the image); most small triangles have none
-        x0, x1 = max(min(cells[a, 0], cells[b, 0], cells[c, 0]), 0), min(max(cells[a, 1], cells[b, 1], cells[c, 1]), lines)
-        y0, y1 = max(min(cells[a, 2], cells[b, 2], cells[c, 2]), 0), min(max(cells[a, 3], cells[b, 3], cells[c, 3]), lines)
-        if x0 > x1 or y0 > y1:
-            continue
         ok, dx0, dy0, k0, dx1, dy1, k1 = _edges(xs, ys, a, b, c)
         if not ok:
             continue
         for line in range(x0, x1 + 1):
-            col, s = line // grid, by_column[line % grid]
+            col, s = line // GRID, by_column[line % GRID]
             px = col + np.float64(samples[s, 0])
-            vertical = y0 + (row_of[s] - y0) % grid  # the first grid row in range that holds sample s
+            vertical = y0 + (row_of[s] - y0) % GRID  # the first grid row in range that holds sample s
             while vertical <= y1:
-                row = vertical // grid
-                vertical += grid
+                row = vertical // GRID
+                vertical += GRID
                 py = row + np.float64(samples[s, 1])
                 e0 = dx0 * px + dy0 * py + k0
                 e1 = dx1 * px + dy1 * py + k1

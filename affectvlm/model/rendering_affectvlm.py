@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_normals, camera_poses, depth_to_uint8, parallel_map
+from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_poses, depth_to_uint8, parallel_map
 from .meshes_affectvlm import FaceMesh, MeshFormatError
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def view_colors(mesh: FaceMesh, mode: str, poses: np.ndarray) -> DrawableMesh:
     """
     drawable = DrawableMesh(mesh.vertices, mesh.faces, poses)
     if mode in ("shaded", "normals"):
-        from .rasterizer_affectvlm import vertex_normals  # compiled: the slowest step of the shared part
+        from .rasterizer_affectvlm import camera_normals, vertex_normals  # compiled: the slow steps of the shared part
 
         turned = camera_normals(vertex_normals(mesh.vertices, mesh.faces.astype(np.int64)), poses)
         if mode == "normals":
