@@ -75,3 +75,24 @@ def test_the_processor_refuses_a_non_face_unless_told_not_to(tiny, tmp_path):
     assert processor(meshes=torus)["pixel_values"].shape[:2] == (1, 3)
     processor.save_pretrained(tmp_path)
     assert type(processor).from_pretrained(tmp_path).check_face is False  # the setting travels with the model
+
+
+def test_the_check_runs_beside_alignment_and_its_refusal_wins_over_an_alignment_failure():
+    """The processor checks a mesh while it aligns and renders it; whatever the alignment makes of a non-face
+    (a fit, or an error of its own), the caller gets the refusal."""
+    from affectvlm import AffectVLMProcessor
+    from affectvlm.bundled import DEFAULT_MODEL
+
+    processor = AffectVLMProcessor.from_pretrained(DEFAULT_MODEL)
+    assert processor.face_alignment is not None
+    for shape in rates.non_faces():
+        with pytest.raises(NotAFaceError, match=f"{shape.source}: does not look like a face"):
+            processor(meshes=shape)
+    processor.check_face = False  # unchecked, a non-face is aligned as well as it can be, or clearly refused
+    for shape in rates.non_faces():
+        try:
+            assert processor(meshes=shape)["pixel_values"].shape[:2] == (1, 3)
+        except NotAFaceError:
+            raise
+        except MeshFormatError as error:
+            assert str(error).startswith(f"{shape.source}: ")

@@ -11,7 +11,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,8 +95,17 @@ def depth_to_uint8(depth: np.ndarray) -> np.ndarray:
     return np.repeat(gray[..., None], 3, axis=-1)
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}  # per process: a forked child must not use its parent's threads
+_POOLS: dict[tuple[int, str], ThreadPoolExecutor] = {}  # per process: a forked child must not use its parent's threads
 _POOL_LOCK = threading.Lock()
+
+
+def _pool(name: str) -> ThreadPoolExecutor:
+    """This process's pool `name` of one thread per core, created on first use."""
+    with _POOL_LOCK:
+        pool = _POOLS.get((os.getpid(), name))
+        if pool is None:
+            pool = _POOLS[os.getpid(), name] = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix=name)
+    return pool
 
 
 def parallel_map(function: Callable, items: Sequence) -> list:
@@ -104,8 +113,10 @@ def parallel_map(function: Callable, items: Sequence) -> list:
     GIL), in order; in the calling thread when there is one item or one core."""
     if len(items) <= 1 or (os.cpu_count() or 1) == 1:
         return [function(item) for item in items]
-    with _POOL_LOCK:
-        pool = _POOLS.get(os.getpid())
-        if pool is None:
-            pool = _POOLS[os.getpid()] = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="render")
-    return list(pool.map(function, items))
+    return list(_pool("render").map(function, items))
+
+
+def in_background(function: Callable) -> Future:
+    """`function()` started beside the caller, in a pool of its own (so it never waits behind render jobs
+    nor holds a thread they need); its result or exception comes from the returned Future."""
+    return _pool("background").submit(function)

@@ -36,6 +36,9 @@ _MAX_FIT_POINTS = 3_000  # input vertices used for the fit (a random, seeded sub
 _COARSE_POINTS = 800  # of those, the ones the coarse search over initial scales uses
 _SCALE_STARTS = (0.65, 0.85, 1.1, 1.4)  # initial scales, relative to the width-based guess
 _COARSE_STEPS, _FINE_STEPS = 5, 30
+# A fit has settled when no template point moves this far in a step (template units: cm; a 96 px view shows
+# about 0.2 cm per pixel, so this is under a tenth of a pixel).
+_SETTLED = 0.01
 _MIN_MATCHED = 0.15  # a fit must match at least this share of the template away from the scan's border
 
 
@@ -133,8 +136,10 @@ def _trimmed(distances: np.ndarray, share: float) -> np.ndarray:
 
 def border_vertices(faces: np.ndarray, count: int) -> np.ndarray:
     """A mask of the vertices on a mesh's open border (edges used by one triangle): where a scan ends."""
-    edges = np.sort(np.asarray(faces, dtype=np.int64)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    keys = np.sort(edges[:, 0] * count + edges[:, 1])  # one integer per edge: a 1D sort, not a row-wise unique
+    faces = np.asarray(faces, dtype=np.int64)
+    starts, ends = faces.ravel(), faces[:, [1, 2, 0]].ravel()
+    # one integer per undirected edge: a 1D sort, not a row-wise sort or unique
+    keys = np.sort(np.minimum(starts, ends) * count + np.maximum(starts, ends))
     repeated = keys[1:] == keys[:-1]
     single = np.ones(len(keys), dtype=bool)
     single[1:] &= ~repeated
@@ -171,7 +176,10 @@ def _icp_step(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment,
         return fit, np.inf
     keep = inner[_trimmed(distances[inner], alignment.trim)]
     rms = float(np.sqrt(np.mean(distances[keep] ** 2))) / fit.scale
-    return umeyama(template[keep], cloud.points[nearest[keep]], fit.scale if rigid else None), rms
+    refit = umeyama(template[keep], cloud.points[nearest[keep]], fit.scale if rigid else None)
+    if not (np.isfinite(refit.scale) and refit.scale > 0):  # the pairs collapsed onto one input point
+        return fit, np.inf
+    return refit, rms
 
 
 def _nose_guess(points: np.ndarray) -> np.ndarray:
@@ -223,12 +231,12 @@ def fit_face(vertices: np.ndarray, faces: np.ndarray, alignment: FaceAlignment,
 
 
 def _refine(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment) -> tuple[Similarity, float]:
-    """Rigid ICP steps until the RMS settles (or the step budget ends)."""
-    rms = np.inf
+    """Rigid ICP steps until no template point moves by `_SETTLED` in a step (or the step budget ends)."""
+    rms, placed = np.inf, fit.to_input(alignment.points)
     for _ in range(_FINE_STEPS):
-        fit, new_rms = _icp_step(fit, cloud, alignment, rigid=True)
-        converged, rms = abs(rms - new_rms) < 1e-4 * new_rms, new_rms
-        if converged:
+        fit, rms = _icp_step(fit, cloud, alignment, rigid=True)
+        moved, placed = placed, fit.to_input(alignment.points)
+        if np.abs(placed - moved).max() < _SETTLED * fit.scale:
             break
     return fit, rms
 

@@ -12,6 +12,7 @@ from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_affectvlm import BASIC_EMOTIONS, DEFAULT_VIEWS, AffectVLMConfig
+from .drawing_affectvlm import in_background
 from .faceness_affectvlm import check_face as refuse_non_face
 from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
@@ -208,9 +209,18 @@ class AffectVLMProcessor(ProcessorMixin):
                               self.render_backend)
 
     def render_batch(self, meshes: Sequence) -> np.ndarray:
-        """The configured views of many meshes (each through `load_face`), drawn in one backend call:
-        (meshes, views, H, W, 3) uint8."""
-        return render_faces([self.load_face(mesh) for mesh in meshes], self.render_settings)
+        """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8.
+        Each mesh passes the gate of `load_face`; its face check runs beside the alignment and rendering
+        (they do not depend on it), and a refused mesh raises `NotAFaceError` before any view is returned."""
+        faces = [load_mesh(mesh, self.mesh_limits) for mesh in meshes]
+        if not self.check_face:
+            return render_faces(faces, self.render_settings)
+        checks = in_background(lambda: [refuse_non_face(face) for face in faces])
+        try:
+            views = render_faces(faces, self.render_settings)
+        finally:
+            checks.result()  # a refusal is raised first, whatever rendering did with the non-face
+        return views
 
     @property
     def pixel_size(self) -> int:
