@@ -26,6 +26,10 @@ ALLOWED = {
     "model/processing_affectvlm.py:AffectVLMProcessor.__call__": "processor inputs as keywords",
     "model/modeling_affectvlm.py:AffectVLMModel.forward": "model inputs as keywords",
     # numba nopython kernels: scalars and arrays only, no dataclass can cross into compiled code
+    "model/cuda_rasterizer_affectvlm.py:_zbuffer_kernel": "numba CUDA kernel",
+    "model/cuda_rasterizer_affectvlm.py:_resolve_kernel": "numba CUDA kernel",
+    "model/cuda_rasterizer_affectvlm.py:_cover": "numba CUDA kernel",
+    "model/cuda_rasterizer_affectvlm.py:_bilinear": "numba CUDA kernel",
     "model/rasterizer_affectvlm.py:_zbuffer": "numba kernel",
     "model/rasterizer_affectvlm.py:_bilinear": "numba kernel",
     "model/rasterizer_affectvlm.py:_texel": "numba kernel",

@@ -113,8 +113,9 @@ class AffectVLMProcessor(ProcessorMixin):
         views (`list[dict]`): `{"name", "yaw", "pitch"}` per view, in degrees.
         render_mode (`str`): `"shaded"`, `"depth"`, `"normals"` or `"texture"`.
         render_size (`int`): rendered view size in pixels.
-        render_backend (`str`): `"numba"` (default, compiled, no system libraries) or `"pyrender"` (the GL
-            reference); a processor_config.json saved before this setting existed loads with the default.
+        render_backend (`str`): `"numba"` (default, compiled, no system libraries), `"cuda"` (the same pictures
+            drawn on a GPU) or `"pyrender"` (the GL reference); a processor_config.json saved before this
+            setting existed loads with the default.
         emotion_labels (`list[str]`): class names, in the model's logit order.
         class_prompt_templates (`list[str]`): the inference prompt ensemble.
         max_vertices, max_faces, max_file_bytes (`int`): input limits; larger meshes are refused.

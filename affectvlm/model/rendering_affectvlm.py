@@ -3,8 +3,8 @@
 Every backend draws the same thing: `render_batch` normalises each mesh (one function, `normalize_mesh`),
 works out what each view paints on it (the shading formula, the normals' colours, the texture), and hands
 these with the camera poses of `drawing_affectvlm` to a backend that only rasterises: "numba" (the default,
-compiled, no system libraries) or "pyrender" (the GL reference). The light comes from the camera, so every
-view is lit alike.
+compiled, no system libraries), "cuda" (the same pictures drawn by CUDA kernels on a GPU) or "pyrender" (the
+GL reference). The light comes from the camera, so every view is lit alike.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 RENDER_MODES = ("shaded", "depth", "normals", "texture")
 
-RENDER_BACKENDS = ("numba", "pyrender")
+RENDER_BACKENDS = ("numba", "cuda", "pyrender")
 DEFAULT_RENDER_BACKEND = "numba"
 # "shaded" is Lambertian shading computed per vertex and drawn unlit: pyrender's own lit shader costs about
 # 65 ms per 224 px view on Mesa's software rasteriser, unlit drawing about 15 ms, and at face-scan density
@@ -123,6 +123,10 @@ def _backend(name: str):
         from .pyrender_affectvlm import draw_pyrender
 
         return draw_pyrender
+    if name == "cuda":
+        from .cuda_rasterizer_affectvlm import draw_cuda
+
+        return lambda meshes, size, depth_only: draw_cuda(meshes, size, depth_only).cpu().numpy()
     from .rasterizer_affectvlm import draw_numba
 
     return draw_numba
