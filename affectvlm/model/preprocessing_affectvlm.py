@@ -139,7 +139,8 @@ def border_vertices(faces: np.ndarray, count: int) -> np.ndarray:
     faces = np.asarray(faces, dtype=np.int64)
     starts, ends = faces.ravel(), faces[:, [1, 2, 0]].ravel()
     # one integer per undirected edge: a 1D sort, not a row-wise sort or unique
-    keys = np.sort(np.minimum(starts, ends) * count + np.maximum(starts, ends))
+    # kind="stable" (timsort): a mesh lists its triangles in runs of nearby vertices, which it merges fast
+    keys = np.sort(np.minimum(starts, ends) * count + np.maximum(starts, ends), kind="stable")
     repeated = keys[1:] == keys[:-1]
     single = np.ones(len(keys), dtype=bool)
     single[1:] &= ~repeated
