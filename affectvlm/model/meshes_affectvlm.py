@@ -53,7 +53,9 @@ def kept_triangles(faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.
     """Triangles whose corners are all kept, renumbered onto the vertices they use, and those vertices' old
     indices (ascending)."""
     kept = faces[keep[faces].all(axis=1)]
-    used = np.unique(kept)
+    marked = np.zeros(len(keep), dtype=bool)  # a mask, not np.unique: no sort of every corner
+    marked[kept.ravel()] = True
+    used = np.flatnonzero(marked)
     remap = np.full(len(keep), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return remap[kept], used

@@ -40,13 +40,10 @@ def normalize_mesh(mesh: FaceMesh) -> FaceMesh:
     percentile of vertex distances at 1.0, so stray scan points move neither. Landmarks follow the vertices.
     Returns a new FaceMesh with new vertex and landmark arrays; the other fields are shared with the input.
     """
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    low, high = np.percentile(vertices, [1, 99], axis=0)
-    centre = (low + high) / 2
-    distances = np.linalg.norm(vertices - centre, axis=1)
-    radius = np.percentile(distances, 99)
-    if radius <= 0:  # over 99% of the vertices coincide
-        radius = distances.max()
+    from .rasterizer_affectvlm import robust_extent  # compiled: runs in the render pool's threads
+
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    centre, radius = robust_extent(vertices)  # over 99% of the vertices coincide: the largest distance
     if not (np.isfinite(radius) and radius > 0):
         raise MeshFormatError(f"{mesh.source}: cannot normalise a mesh of extent {radius!r}")
     landmarks = mesh.landmarks
