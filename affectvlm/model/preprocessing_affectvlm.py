@@ -36,6 +36,7 @@ _MAX_FIT_POINTS = 3_000  # input vertices used for the fit (a random, seeded sub
 _COARSE_POINTS = 800  # of those, the ones the coarse search over initial scales uses
 _SCALE_STARTS = (0.65, 0.85, 1.1, 1.4)  # initial scales, relative to the width-based guess
 _COARSE_STEPS, _FINE_STEPS = 5, 30
+_PROBE_STEPS = 2  # coarse steps every initial scale takes before all but the best are dropped
 # A fit has settled when no template point moves this far in a step (template units: cm; a 96 px view shows
 # about 0.2 cm per pixel, so this is under a tenth of a pixel).
 _SETTLED = 0.01
@@ -212,23 +213,29 @@ def fit_face(vertices: np.ndarray, faces: np.ndarray, alignment: FaceAlignment,
              seed: int = 0) -> tuple[Similarity, float]:
     """Register the template to a mesh; returns the similarity and its RMS (template units).
 
-    A similarity fit from several initial scales finds the face and its units; a rigid fit at the metric
-    scale of those units then places it.
+    A similarity fit from several initial scales finds the face and its units (each start takes
+    `_PROBE_STEPS`, the best goes on to `_COARSE_STEPS`); a rigid fit at the metric scale of those units then
+    places it.
     """
     points = np.asarray(vertices, dtype=np.float64)
     coarse, fine = _fit_clouds(points, faces, seed)
     low, high = np.percentile(points[:, 0], [2, 98])
     base_scale = max(float(high - low), 1e-12) / alignment.width
     nose = _nose_guess(points)
-    starts = []
-    for factor in _SCALE_STARTS:
-        fit = Similarity(base_scale * factor, np.eye(3), nose.copy())
-        for _ in range(_COARSE_STEPS):
-            fit, rms = _icp_step(fit, coarse, alignment)
-        starts.append((rms, fit))
+    starts = [_similarity_steps(Similarity(base_scale * factor, np.eye(3), nose.copy()), coarse, alignment,
+                                _PROBE_STEPS) for factor in _SCALE_STARTS]
     rms, fit = min(starts, key=lambda start: start[0])
+    rms, fit = _similarity_steps(fit, coarse, alignment, _COARSE_STEPS - _PROBE_STEPS)
     fit = Similarity(metric_scale(fit.scale), fit.rotation, fit.translation)
     return _refine(fit, fine, alignment)
+
+
+def _similarity_steps(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment, steps: int) -> tuple[float, Similarity]:
+    """`steps` ICP steps that refit the scale too; the last step's RMS (infinite when none was taken)."""
+    rms = np.inf
+    for _ in range(steps):
+        fit, rms = _icp_step(fit, cloud, alignment)
+    return rms, fit
 
 
 def _refine(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment) -> tuple[Similarity, float]:
