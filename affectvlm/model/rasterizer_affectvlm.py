@@ -11,7 +11,9 @@ compiled here too: numpy's matrix product would start BLAS threads that fight th
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from collections.abc import Sequence
 
 import numba
@@ -355,10 +357,23 @@ def _draw_mesh(mesh: DrawableMesh, size: int, depth_only: bool) -> np.ndarray:
     return np.stack(views)
 
 
+def _single_views(mesh: DrawableMesh) -> list[DrawableMesh]:
+    """The mesh once per view, each with only that view's camera and colours."""
+    return [dataclasses.replace(mesh, poses=mesh.poses[view:view + 1],
+                                colors=None if mesh.colors is None else mesh.colors[view:view + 1])
+            for view in range(len(mesh.poses))]
+
+
 def draw_numba(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool) -> np.ndarray:
-    """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
+    """(M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background).
+
+    A job of the pool is a whole mesh (its projection and texture pyramid made once); with fewer meshes than
+    cores, a single view, so that one mesh's views (a prediction's) are drawn side by side."""
     views = len(meshes[0].poses) if meshes else 0
     shape = (len(meshes), views, image_size, image_size) + (() if depth_only else (3,))
     if not views:
         return np.zeros(shape, np.float32 if depth_only else np.uint8)
-    return np.stack(parallel_map(lambda mesh: _draw_mesh(mesh, image_size, depth_only), list(meshes)))
+    if len(meshes) >= (os.cpu_count() or 1):
+        return np.stack(parallel_map(lambda mesh: _draw_mesh(mesh, image_size, depth_only), list(meshes)))
+    jobs = [single for mesh in meshes for single in _single_views(mesh)]
+    return np.concatenate(parallel_map(lambda job: _draw_mesh(job, image_size, depth_only), jobs)).reshape(shape)
