@@ -264,6 +264,15 @@ def _shade(batch, job, triangle, row, col, colour):
         colour[k] = _min(_max(colour[k], 0.0), 1.0)
 
 
+@cuda.jit(device=True)
+def _pixel_of(thread, jobs, size):
+    """The (job, row, col) a one-thread-per-pixel kernel's thread draws; job -1 for the threads past the end."""
+    if thread >= jobs * size * size:
+        return -1, 0, 0
+    pixel = thread % (size * size)
+    return thread // (size * size), pixel // size, pixel % size
+
+
 @cuda.jit(cache=True)
 def _resolve_kernel(keys, faces, jobs, screen, xs, ys, inverse, attributes, mips, levels, image):
     """One thread per (mesh, view, pixel): the CPU's `_resolve`, the mean of the samples' colours (a triangle's
@@ -273,12 +282,9 @@ def _resolve_kernel(keys, faces, jobs, screen, xs, ys, inverse, attributes, mips
     attributes: colours, or uv in columns 0 and 1; mips, levels: `mip_levels` of every texture, one after another;
     image: (jobs, size, size, 3) uint8.
     """
-    thread = cuda.grid(1)
-    size = image.shape[1]
-    if thread >= image.shape[0] * size * size:
+    job, row, col = _pixel_of(cuda.grid(1), image.shape[0], image.shape[1])
+    if job < 0:
         return
-    job, pixel = thread // (size * size), thread % (size * size)
-    row, col = pixel // size, pixel % size
     batch = (faces, jobs, screen, xs, ys, inverse, attributes, mips, levels)
     colour = cuda.local.array(3, np.float32)
     total = cuda.local.array(3, np.float32)
@@ -302,12 +308,9 @@ def _resolve_kernel(keys, faces, jobs, screen, xs, ys, inverse, attributes, mips
 @cuda.jit(cache=True)
 def _depth_kernel(keys, depth):
     """One thread per (mesh, view, pixel): sample DEPTH_SAMPLE's float32 depth (its key's upper half), 0 if empty."""
-    thread = cuda.grid(1)
-    size = depth.shape[1]
-    if thread >= depth.shape[0] * size * size:
+    job, row, col = _pixel_of(cuda.grid(1), depth.shape[0], depth.shape[1])
+    if job < 0:
         return
-    job, pixel = thread // (size * size), thread % (size * size)
-    row, col = pixel // size, pixel % size
     key = keys[job, row, col, DEPTH_SAMPLE]
     depth[job, row, col] = 0.0 if key == EMPTY else _bits_float(np.int32(key >> np.uint64(32)))
 
