@@ -157,11 +157,12 @@ def render_batch(
     images = np.zeros((len(meshes), count, image_size, image_size, 3), np.uint8)
     if not images.size:
         return images
-    normalised = list(meshes) if normalized else parallel_map(normalize_mesh, list(meshes))
-    modes = [_effective_mode(mesh, mode) for mesh in normalised]
+    unit = (lambda mesh: mesh) if normalized else normalize_mesh
+    modes = [_effective_mode(mesh, mode) for mesh in meshes]
     for drawn_mode in sorted(set(modes)):  # one backend call per mode: depth draws geometry only
         chosen = [index for index, each in enumerate(modes) if each == drawn_mode]
-        drawables = parallel_map(lambda index: view_colors(normalised[index], drawn_mode, poses[index]), chosen)
+        # one job per mesh from normalising to what each view paints: no wait for the slowest between steps
+        drawables = parallel_map(lambda index: view_colors(unit(meshes[index]), drawn_mode, poses[index]), chosen)
         drawn = draw(drawables, image_size, drawn_mode == "depth")
         images[chosen] = depth_to_uint8(drawn) if drawn_mode == "depth" else drawn
     return images
