@@ -2,11 +2,12 @@
 
 Why this and not GL: at 64-224 px a face's triangles cover a pixel or less, so the cost of a GL renderer is
 per-call overhead (scene, upload, readback), not pixels. A compiled loop over triangles has none of it, needs
-no system libraries (no EGL), no GL context per thread and no fork care. Each mesh is one job, drawn
-in a thread of its own (the kernels release the GIL), with the 4 anti-aliasing samples per pixel and
-perspective-correct interpolation that the GL reference uses, so the pictures agree with pyrender's. The
-per-vertex steps every backend shares (normals, turning them and the vertices into each camera's frame) are
-compiled here too: numpy's matrix product would start BLAS threads that fight the render pool's.
+no system libraries (no EGL), no GL context per thread and no fork care. Each mesh (or, for fewer meshes
+than cores, each view) is one job, drawn in a thread of its own (the kernels release the GIL), with the 4
+anti-aliasing samples per pixel and perspective-correct interpolation that the GL reference uses, so the
+pictures agree with pyrender's. The per-vertex steps every backend shares (normalisation, normals, turning them
+and the vertices into each camera's frame) are compiled here too: numpy's matrix product would start BLAS
+threads that fight the render pool's, and its small calls hold the GIL.
 """
 
 from __future__ import annotations
