@@ -213,7 +213,10 @@ class AffectVLMProcessor(ProcessorMixin):
         """The configured views of many meshes, drawn in one backend call: (meshes, views, H, W, 3) uint8.
         Each mesh passes the gate of `load_face`; its face check runs beside the alignment and rendering
         (they do not depend on it), and a refused mesh raises `NotAFaceError` before any view is returned."""
-        faces = [load_mesh(mesh, self.mesh_limits) for mesh in meshes]
+        return self._checked_render([load_mesh(mesh, self.mesh_limits) for mesh in meshes])
+
+    def _checked_render(self, faces: list[FaceMesh]) -> np.ndarray:
+        """Loaded meshes rendered, each passing `load_face`'s face check on the side (see `render_batch`)."""
         if not self.check_face:
             return render_faces(faces, self.render_settings)
         checks = in_background(lambda: [refuse_non_face(face) for face in faces])
@@ -321,10 +324,10 @@ class AffectVLMProcessor(ProcessorMixin):
         and renders every frame to find the apex."""
         if frame_sampling != "apex":
             chosen = sample_frame_indices(len(frames), num_frames, frame_sampling)
-            faces = [self.load_face(frames[index]) for index in chosen]
-            return self.pixel_values(list(render_faces(faces, self.render_settings))), chosen
-        faces = [self.load_face(frame) for frame in frames]
-        clip = self.pixel_values(list(render_faces(faces, self.render_settings)))
+            faces = [load_mesh(frames[index], self.mesh_limits) for index in chosen]
+            return self.pixel_values(list(self._checked_render(faces))), chosen
+        faces = [load_mesh(frame, self.mesh_limits) for frame in frames]
+        clip = self.pixel_values(list(self._checked_render(faces)))
         chosen = sample_frame_indices(len(faces), num_frames, "apex", view_displacement(clip))
         return clip[chosen], chosen
 
