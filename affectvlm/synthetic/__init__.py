@@ -13,8 +13,8 @@ Real-dataset readers (affectvlm.data) never import this package; it imports them
 from .attributes import AGE_GROUPS, GENDERS, subject_attributes
 from .dynamics import CAPTURED_DYNAMICS, SequenceDynamics
 from .expressions import (
-    EMOTION_PROTOTYPES, EMOTION_RECIPES, INTENSITY_SCALE, RECIPE_SPLITS, Expression, Recipe, draw_expression,
-    expression_weights, prototype_expression, recipe_weights,
+    EMOTION_PROTOTYPES, EMOTION_RECIPES, INTENSITY_SCALE, RECIPE_SPLITS, Expression, Recipe, blended_recipe,
+    draw_expression, expression_weights, prototype_expression, recipe_weights,
 )
 from .face_model import face_model, identity_coefficients
 from .faces import synthesize_expression, synthesize_face
@@ -29,7 +29,7 @@ __all__ = [
     "AGE_GROUPS", "CAPTURED_DYNAMICS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
     "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
     "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceClip", "SequenceDynamics", "Expression", "Recipe",
-    "SyntheticRequest", "Variation", "draw_expression", "expression_envelope", "expression_weights", "face_model",
+    "SyntheticRequest", "Variation", "blended_recipe", "draw_expression", "expression_envelope", "expression_weights", "face_model",
     "identity_coefficients", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",
     "synthesize_expression", "synthesize_face", "synthesize_sequence", "write_synthetic_dataset",
 ]

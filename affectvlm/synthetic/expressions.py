@@ -130,14 +130,31 @@ def prototype_expression(emotion: str, intensity: int | None = None) -> Expressi
 
 
 def draw_expression(emotion: str, split: str, rng: np.random.Generator,
-                    levels: tuple[float, float] = (0.55, 1.0)) -> Expression:
-    """A random recipe of `emotion` among those of `split` ("train" or "heldout") at a uniform random level."""
+                    levels: tuple[float, float] = (0.55, 1.0), blend_probability: float = 0.0) -> Expression:
+    """A random recipe of `emotion` among those of `split` ("train" or "heldout") at a uniform random level.
+
+    With `blend_probability`, that share of faces of an emotion with two or more recipes in the split shows a
+    blend of two of them instead (see `blended_recipe`), so a model meets the space between the recipes it
+    trains on and not only its corners."""
     if split not in RECIPE_SPLITS:
         raise ValueError(f"recipe split must be one of {RECIPE_SPLITS}, got {split!r}")
     checked_intensity(emotion, None)
     recipes = [recipe for recipe in EMOTION_RECIPES[emotion] if recipe.split == split]
     level = 0.0 if emotion == "neutral" else float(rng.uniform(*levels))
+    if blend_probability > 0 and len(recipes) > 1 and rng.random() < blend_probability:
+        first, second = rng.choice(len(recipes), size=2, replace=False)
+        return Expression(emotion, blended_recipe(recipes[first], recipes[second], float(rng.random())), level)
     return Expression(emotion, recipes[int(rng.integers(len(recipes)))], level)
+
+
+def blended_recipe(first: Recipe, second: Recipe, share: float) -> Recipe:
+    """`share` of `first` and the rest of `second`: every action unit of either, its activation mixed linearly
+    (a unit one recipe lacks counts as 0 there). Both must belong to one split; the blend keeps it."""
+    if first.split != second.split:
+        raise ValueError(f"cannot blend a {first.split!r} recipe with a {second.split!r} one")
+    units = {unit: share * first.units.get(unit, 0.0) + (1.0 - share) * second.units.get(unit, 0.0)
+             for unit in sorted(first.units.keys() | second.units.keys())}
+    return Recipe(f"blend of {first.name} and {second.name}", units, first.split)
 
 
 def _shape_index(name: str) -> int:

@@ -28,15 +28,17 @@ class Variation:
     crop_max_fraction: float = 0.2  # at most this fraction of the face's depth along the cut direction
     region_crop_probability: float = 0.0  # chance that only a face region (a rough ellipsoid) is kept
     hole_rate: float = 0.0  # expected number of holes (missing patches, as under specular or dark skin)
+    recipe_blending: float = 0.0  # share of random-recipe faces that blend two recipes of their emotion
 
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_VARIATION = Variation()
 # Training faces that look like scans: face regions of random extent with rough borders, holes, cut chins
-# and foreheads, poses up to about +-15 degrees; a third of them stay whole heads.
+# and foreheads, poses up to about +-15 degrees; a third of them stay whole heads. Half the random-recipe
+# faces blend two training recipes of their emotion.
 SCAN_VARIATION = Variation(intensity_jitter=0.25, asymmetry=0.25, extra_unit_rate=0.8, extra_unit_max=0.4,
                            head_pose=6.0, scan_noise=0.03, crop_probability=0.3, crop_max_fraction=0.25,
-                           region_crop_probability=0.65, hole_rate=0.7)
+                           region_crop_probability=0.65, hole_rate=0.7, recipe_blending=0.5)
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Rotation matrix from degrees: yaw about y, pitch about x, roll about z."""
