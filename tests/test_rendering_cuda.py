@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,7 +24,11 @@ from affectvlm.model.cuda_rasterizer_affectvlm import draw_cuda
 from affectvlm.model.drawing_affectvlm import ViewSpec, camera_poses
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
 from affectvlm.model.rasterizer_affectvlm import draw_numba
-from affectvlm.model.rendering_affectvlm import normalize_mesh, render_batch, view_colors
+from affectvlm.model.rendering_affectvlm import normalize_mesh, render_batch, render_on_backend, view_colors
+from affectvlm.training.augment import ViewAugmentation
+from affectvlm.training.config import TrainConfig
+from affectvlm.training.on_the_fly import CameraJitter, RenderingCollator, settings_for_device
+from affectvlm.training.preparation import _train_collator
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("normals", "shaded", "depth", "texture")
@@ -82,7 +87,13 @@ def simulated_comparison() -> dict[str, list]:
     patch = nose_patch(normalize_mesh(load_mesh(EXAMPLE_FACE)), 300)
     grey = np.full((len(patch.vertices), 3), 128, np.uint8)
     faceless = FaceMesh(patch.vertices, np.zeros((0, 3), np.int64), vertex_colors=grey, source="no triangles")
-    return compare([textured(patch, 0), faceless, layered(patch, 1)], SIMULATED_SIZE, "cpu")
+    found = compare([textured(patch, 0), faceless, layered(patch, 1)], SIMULATED_SIZE, "cpu")
+    # render_batch's tensor path: the "cuda" backend's tensor (CPU under the simulator) holds the default's array
+    meshes = [textured(patch, 2), layered(patch, 3)]
+    found["render_batch"] = [mode for mode in MODES if not np.array_equal(
+        render_on_backend(meshes, VIEWS, mode, SIMULATED_SIZE, backend="cuda").numpy(),
+        render_batch(meshes, VIEWS, mode, SIMULATED_SIZE, backend="numba"))]
+    return found
 
 
 def test_the_simulated_kernels_draw_the_cpu_pictures():
@@ -91,7 +102,7 @@ def test_the_simulated_kernels_draw_the_cpu_pictures():
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     measured = json.loads(result.stdout.strip().splitlines()[-1])
-    assert measured == {mode: [0, 0.0] for mode in MODES}
+    assert measured == {**{mode: [0, 0.0] for mode in MODES}, "render_batch": []}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
@@ -129,8 +140,33 @@ def test_a_processor_set_to_the_cuda_backend_says_what_is_missing(tiny):
 def test_on_the_gpu_the_cuda_backend_renders_as_the_default_one():
     faces = [load_mesh(path) for path in sorted(EXAMPLES.glob("*.ply"))]
     for mode in MODES:
-        on_gpu = render_batch(faces, VIEWS, mode, 96, backend="cuda")
-        assert np.array_equal(on_gpu, render_batch(faces, VIEWS, mode, 96, backend="numba")), mode
+        on_gpu = render_on_backend(faces, VIEWS, mode, 96, backend="cuda")
+        assert on_gpu.device.type == "cuda"
+        assert np.array_equal(on_gpu.cpu().numpy(), render_batch(faces, VIEWS, mode, 96, backend="numba")), mode
+
+
+def test_on_the_fly_training_on_a_gpu_renders_with_the_cuda_backend(tiny):
+    _, processor = tiny
+    assert settings_for_device(processor.render_settings, "cuda:1").backend == "cuda"
+    assert settings_for_device(processor.render_settings, "cpu") == processor.render_settings
+    # forked DataLoader workers cannot use CUDA: with workers, faces are drawn on their CPUs
+    config = TrainConfig(data_dir="unused", render_on_the_fly=True, dataloader_workers=2)
+    collate = _train_collator(config, processor, SimpleNamespace(cached=SimpleNamespace(augmentation=None)), "cuda")
+    assert collate.settings.backend == processor.render_settings.backend != "cuda"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_the_gpu_on_the_fly_training_views_are_drawn_and_kept_there(tiny):
+    _, processor = tiny
+    items = [{"mesh": load_mesh(path), "label": 0, "metadata": {}, "seed": seed}
+             for seed, path in enumerate(sorted(EXAMPLES.glob("*.ply"))[:4])]
+    batches = {}
+    for device in ("cpu", "cuda"):
+        collate = RenderingCollator(processor, CameraJitter(10.0, 5.0, 5.0), ViewAugmentation(), device=device)
+        batches[device] = collate([dict(item) for item in items])["pixel_values"]
+    assert batches["cuda"].device.type == "cuda"
+    # the same pictures; only the float warp (grid_sample) may round differently on the GPU
+    assert torch.allclose(batches["cuda"].cpu(), batches["cpu"], atol=1e-4)
 
 
 if __name__ == "__main__":  # the simulator's side of test_the_simulated_kernels_draw_the_cpu_pictures

@@ -443,10 +443,10 @@ def _draw(meshes: Sequence[DrawableMesh], size: int, depth_only: bool, device: t
 
 
 def draw_cuda(meshes: Sequence[DrawableMesh], image_size: int, depth_only: bool,
-              device: torch.device | str = "cuda") -> torch.Tensor:
-    """`draw_numba`'s pictures as a tensor on a CUDA device: (M, V, H, W, 3) uint8 images, or (M, V, H, W) float32
-    linear depth (0: background)."""
-    device = _target(device)
+              device: torch.device | str | None = None) -> torch.Tensor:
+    """`draw_numba`'s pictures as a tensor on a CUDA device (default: torch's current one; under numba's CUDA
+    simulator, the CPU): (M, V, H, W, 3) uint8 images, or (M, V, H, W) float32 linear depth (0: background)."""
+    device = _target(device if device is not None else "cpu" if SIMULATED else "cuda")
     views = len(meshes[0].poses) if meshes else 0
     if any(len(mesh.poses) != views for mesh in meshes):
         raise ValueError("draw_cuda: every mesh needs the same number of views")

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 CAMERA_DISTANCE = 2.8
 # Frame a sphere slightly larger than the unit radius: 1% of the vertices lie beyond it after normalisation.
@@ -88,11 +89,12 @@ def camera_poses(views: Sequence[ViewSpec]) -> np.ndarray:
     return np.stack([camera_pose(view) for view in views]) if views else np.zeros((0, 4, 4))
 
 
-def depth_to_uint8(depth: np.ndarray) -> np.ndarray:
-    """Linear depth (0 = background) -> 3-channel uint8 with nearer brighter (1..255) and background 0."""
+def depth_to_gray(depth: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """Linear depth (0 = background) -> uint8 grey, nearer brighter (1..255), background 0: a numpy array, or a
+    tensor on the depth's device (the same float32 arithmetic and round-half-even in both)."""
     level = 1 + 254 * (DEPTH_FAR - depth) / (DEPTH_FAR - DEPTH_NEAR)
-    gray = np.where(depth > 0, np.clip(np.rint(level), 1, 255), 0).astype(np.uint8)
-    return np.repeat(gray[..., None], 3, axis=-1)
+    gray = level.round().clip(1, 255) * (depth > 0)
+    return gray.to(torch.uint8) if isinstance(gray, torch.Tensor) else gray.astype(np.uint8)
 
 
 _POOLS: dict[tuple[int, str], ThreadPoolExecutor] = {}  # per process: a forked child must not use its parent's threads

@@ -18,7 +18,7 @@ from .meshes_affectvlm import FaceMesh, MeshLimits, load_mesh
 from .preprocessing_affectvlm import FaceAlignment, canonicalize_face
 from .prompts_affectvlm import DEFAULT_CLASS_TEMPLATES, class_prompts, training_prompts
 from .rendering_affectvlm import (
-    DEFAULT_RENDER_BACKEND, ViewSpec, check_backend, check_render_mode, normalize_mesh, render_batch,
+    DEFAULT_RENDER_BACKEND, ViewSpec, check_backend, check_render_mode, host_array, normalize_mesh, render_on_backend,
 )
 from .sequences_affectvlm import FRAME_SAMPLINGS
 
@@ -80,20 +80,22 @@ class RenderSettings:
 
 
 def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings,
-                 views: Sequence[Sequence[ViewSpec]] | None = None) -> np.ndarray:
+                 views: Sequence[Sequence[ViewSpec]] | None = None, as_tensor: bool = False) -> np.ndarray | torch.Tensor:
     """The one way loaded meshes become view images (processor, rendered cache, on-the-fly training), all drawn
     in one backend call: (faces, views, H, W, 3) uint8. `views`: one list of cameras per face (jittered, in
-    training) instead of the settings' views."""
+    training) instead of the settings' views. `as_tensor`: a tensor where the backend drew it (see `render_on_backend`)."""
     prepared = [prepare_face(face, settings.alignment) for face in faces]
     cameras = list(settings.views) if views is None else [list(each) for each in views]
-    return render_batch(prepared, cameras, settings.mode, settings.size, settings.backend, normalized=True)
+    images = render_on_backend(prepared, cameras, settings.mode, settings.size, settings.backend, normalized=True)
+    return torch.as_tensor(images) if as_tensor else host_array(images)
 
 
-def unit_pixels(images: Sequence["Image.Image | np.ndarray"], size: int) -> torch.Tensor:
-    """View images (RGB PIL or (H, W, 3) uint8) -> (V, 3, size, size) float in [0, 1], resized (bicubic) only
-    when they were rendered at another size: the unnormalised form augmentation works on."""
-    array = np.stack([_rgb_array(image) for image in images])
-    views = torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
+def unit_pixels(images: "Sequence[Image.Image | np.ndarray] | torch.Tensor", size: int) -> torch.Tensor:
+    """View images (RGB PIL, (H, W, 3) uint8 arrays, or a (V, H, W, 3) uint8 tensor, which stays on its device)
+    -> (V, 3, size, size) float in [0, 1], resized (bicubic) only when they were rendered at another size: the
+    unnormalised form augmentation works on."""
+    array = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.stack([_rgb_array(image) for image in images]))
+    views = array.permute(0, 3, 1, 2).float().div_(255.0)
     if views.shape[-2:] != (size, size):
         views = F.interpolate(views, size=(size, size), mode="bicubic", align_corners=False).clamp_(0, 1)
     return views

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
-from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_poses, depth_to_uint8, parallel_map
+from .drawing_affectvlm import DrawableMesh, ViewSpec, camera_poses, depth_to_gray, parallel_map
 from .meshes_affectvlm import FaceMesh, MeshFormatError
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def _backend(name: str):
     if name == "cuda":
         from .cuda_rasterizer_affectvlm import draw_cuda
 
-        return lambda meshes, size, depth_only: draw_cuda(meshes, size, depth_only).cpu().numpy()
+        return draw_cuda
     from .rasterizer_affectvlm import draw_numba
 
     return draw_numba
@@ -145,6 +146,19 @@ def render_batch(
     colours, falling back to "shaded" (with one logged warning) when a mesh has neither. Background is 0.
     `views`: the same views for every mesh, or one list of views per mesh (as many for each).
     """
+    return host_array(render_on_backend(meshes, views, mode, image_size, backend, normalized))
+
+
+def render_on_backend(
+    meshes: Sequence[FaceMesh],
+    views: Sequence[ViewSpec] | Sequence[Sequence[ViewSpec]],
+    mode: str = "shaded",
+    image_size: int = 224,
+    backend: str = DEFAULT_RENDER_BACKEND,
+    normalized: bool = False,
+) -> np.ndarray | torch.Tensor:
+    """`render_batch`'s images where the backend drew them: a host array, or for "cuda" a tensor on the GPU
+    (so training can render on its device)."""
     check_render_mode(mode)
     if image_size < 1:
         raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
@@ -153,19 +167,32 @@ def render_batch(
     poses = [camera_poses(each) for each in views] if per_mesh else [camera_poses(views)] * len(meshes)
     if len(poses) != len(meshes) or len({len(each) for each in poses}) > 1:
         raise ValueError(f"per-mesh views: need one list of views per mesh ({len(meshes)}), all of one length")
-    count = len(poses[0]) if poses else len(views)
-    images = np.zeros((len(meshes), count, image_size, image_size, 3), np.uint8)
-    if not images.size:
-        return images
+    shape = (len(meshes), len(poses[0]) if poses else len(views), image_size, image_size, 3)
+    images = None
     unit = (lambda mesh: mesh) if normalized else normalize_mesh
-    modes = [_effective_mode(mesh, mode) for mesh in meshes]
+    modes = [_effective_mode(mesh, mode) for mesh in meshes] if np.prod(shape) else []
     for drawn_mode in sorted(set(modes)):  # one backend call per mode: depth draws geometry only
         chosen = [index for index, each in enumerate(modes) if each == drawn_mode]
         # one job per mesh from normalising to what each view paints: no wait for the slowest between steps
         drawables = parallel_map(lambda index: view_colors(unit(meshes[index]), drawn_mode, poses[index]), chosen)
         drawn = draw(drawables, image_size, drawn_mode == "depth")
-        images[chosen] = depth_to_uint8(drawn) if drawn_mode == "depth" else drawn
-    return images
+        drawn = depth_to_gray(drawn)[..., None] if drawn_mode == "depth" else drawn
+        images = _zeros_like(drawn, shape) if images is None else images
+        images[chosen] = drawn
+    return np.zeros(shape, np.uint8) if images is None else images
+
+
+def host_array(images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Images as a numpy array in host memory (copied back from a GPU)."""
+    return images.cpu().numpy() if isinstance(images, torch.Tensor) else images
+
+
+def _zeros_like(drawn: np.ndarray | torch.Tensor, shape: tuple[int, ...]) -> np.ndarray | torch.Tensor:
+    """Black uint8 images beside what a backend drew: a host array, or a tensor on its device (numpy on the
+    CPU keeps torch's thread pool out of rendering, which a forked child could not use)."""
+    if isinstance(drawn, torch.Tensor):
+        return torch.zeros(shape, dtype=torch.uint8, device=drawn.device)
+    return np.zeros(shape, np.uint8)
 
 
 def render_views(

@@ -60,7 +60,7 @@ def view_affine(augmentation: ViewAugmentation, generator: torch.Generator) -> t
 
 def transform_views(views: torch.Tensor, affines: torch.Tensor) -> torch.Tensor:
     """Warp each (C, H, W) float view by its own affine (views: (V, C, H, W), affines: (V, 2, 3))."""
-    grid = F.affine_grid(affines.to(views.dtype), list(views.shape), align_corners=False)
+    grid = F.affine_grid(affines.to(views.device, views.dtype), list(views.shape), align_corners=False)
     return F.grid_sample(views, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

@@ -3,13 +3,15 @@ jittered in yaw, pitch and roll, so training never sees the same picture of a fa
 
 The DataLoader yields meshes; the collator renders the whole batch in one `render_faces` call (the
 processor's face preparation, each face with its own cameras), then augments, normalises and adds prompts
-through the processor's pixel path, as the cached path does. Every
+through the processor's pixel path, as the cached path does. Training on a CUDA device renders there, with
+the "cuda" backend's same pictures, and the views never leave the GPU. Every
 random choice comes from the item's seed (seed, epoch, sample index), so a resumed run replays exactly.
 Evaluation keeps the cached, unjittered views.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +21,7 @@ from torch.utils.data import Dataset
 
 from ..data.loading import load_sample
 from ..data.samples import FaceSample
-from ..model.processing_affectvlm import render_faces, unit_pixels
+from ..model.processing_affectvlm import RenderSettings, render_faces, unit_pixels
 from ..model.rendering_affectvlm import ViewSpec
 from .augment import NO_AUGMENTATION, ViewAugmentation, augment_face
 from .data import PromptCollator
@@ -80,19 +82,26 @@ class MeshFaces(Dataset):
         }
 
 
+def settings_for_device(settings: RenderSettings, device: torch.device | str) -> RenderSettings:
+    """The processor's render settings, drawn by the "cuda" backend when training runs on a CUDA device."""
+    return dataclasses.replace(settings, backend="cuda") if torch.device(device).type == "cuda" else settings
+
+
 class RenderingCollator(PromptCollator):
     """Renders a batch of meshes in one call, each face from its own jittered cameras, then augments each face
-    and normalises its views through the processor as `RenderedFaces` does, and adds the prompts."""
+    and normalises its views through the processor as `RenderedFaces` does, and adds the prompts. `device`:
+    where the views are drawn and stay (a CUDA device, or the CPU)."""
 
     def __init__(self, processor: Any, jitter: CameraJitter, augmentation: ViewAugmentation = NO_AUGMENTATION,
-                 augment_prompts: bool = True) -> None:
+                 augment_prompts: bool = True, device: torch.device | str = "cpu") -> None:
         super().__init__(processor, augment_prompts)
         self.jitter, self.augmentation = jitter, augmentation
+        self.settings = settings_for_device(processor.render_settings, device)
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         generators = [torch.Generator().manual_seed(item["seed"]) for item in items]
         views = [jittered_views(self.processor.view_specs, self.jitter, generator) for generator in generators]
-        images = render_faces([item.pop("mesh") for item in items], self.processor.render_settings, views)
+        images = render_faces([item.pop("mesh") for item in items], self.settings, views, as_tensor=True)
         size = self.processor.pixel_size
         for item, face, generator in zip(items, images, generators):
             face = augment_face(unit_pixels(face, size), self.augmentation, generator)

@@ -74,22 +74,26 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
     )
 
 
-def train_batches(config: TrainConfig, processor: Any, train: Any) -> DataLoader:
-    """Shuffled, full batches of training faces with their prompts (rendered here when on the fly)."""
+def train_batches(config: TrainConfig, processor: Any, train: Any, device: torch.device | str = "cpu") -> DataLoader:
+    """Shuffled, full batches of training faces with their prompts (rendered here when on the fly: on `device`
+    when it is a GPU and the batches are made in the training process)."""
     loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                        collate_fn=_train_collator(config, processor, train), num_workers=config.dataloader_workers)
+                        collate_fn=_train_collator(config, processor, train, device),
+                        num_workers=config.dataloader_workers)
     if len(loader) == 0:
         raise ValueError(f"{len(train)} training faces are fewer than one batch of {config.batch_size}")
     return loader
 
 
-def _train_collator(config: TrainConfig, processor: Any, train: Any) -> PromptCollator:
+def _train_collator(config: TrainConfig, processor: Any, train: Any, device: torch.device | str) -> PromptCollator:
     if not config.render_on_the_fly:
         return PromptCollator(processor, config.augment_prompts)
     from .on_the_fly import CameraJitter, RenderingCollator
 
+    # DataLoader workers are forked processes, where CUDA cannot run: they render on their CPU cores
+    render_device = device if config.dataloader_workers == 0 else "cpu"
     return RenderingCollator(processor, CameraJitter.parse(config.camera_jitter), train.cached.augmentation,
-                             config.augment_prompts)
+                             config.augment_prompts, render_device)
 
 
 def eval_batches(dataset: RenderedFaces, batch_size: int) -> DataLoader:

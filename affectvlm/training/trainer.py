@@ -55,7 +55,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     data = prepare_data(config, processor, accelerator)
     logger.info(f"world size {accelerator.num_processes} on {accelerator.device}; faces: train {len(data.train)}, "
                 f"{data.evaluation_name} {len(data.evaluation)}, test {len(data.test)}", main_process_only=True)
-    train_loader = train_batches(config, processor, data.train)
+    train_loader = train_batches(config, processor, data.train, accelerator.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = Schedule.plan(config, len(train_loader), accelerator.num_processes)
     scheduler = learning_rate_schedule(optimizer, config, schedule.total_steps)
