@@ -22,12 +22,12 @@ from tqdm.auto import tqdm
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.data.registry import get_layout
 from affectvlm.synthetic import (
-    CAPTURED_DYNAMICS, DEFAULT_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, SEQUENCE_SUBJECT_SEED_OFFSET,
+    CAPTURED_DYNAMICS, DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, SEQUENCE_SUBJECT_SEED_OFFSET,
     DatasetRequest, SyntheticRequest, write_synthetic_dataset,
 )
 from affectvlm.synthetic.writers import WRITERS
 
-VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION}
+VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION, "scan-mixed": MIXED_SCAN_VARIATION}
 DYNAMICS = {"posed": None, "captured": CAPTURED_DYNAMICS}
 
 
@@ -67,7 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "mid-expression, blinks, talking and head turns, 25 to --frames frames (default: posed)")
     parser.add_argument("--variation", choices=sorted(VARIATIONS), default="on",
                         help="per-face variation: jitter, asymmetry, pose, scan noise, crops; 'scan' adds face-region "
-                             "crops with rough borders, holes and more pose (default: on)")
+                             "crops with rough borders, holes and more pose; 'scan-mixed' also blends two recipes of an "
+                             "emotion in half the faces and leaves out a recipe's unit now and then (default: on)")
     parser.add_argument("--recipes", choices=RECIPE_SPLITS, default=None,
                         help="folder layout: draw each face from a random expression recipe of this split at a random "
                              "level, instead of each emotion's prototype per intensity (default: prototypes)")

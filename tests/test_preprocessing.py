@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from affectvlm.synthetic import (
-    EMOTION_RECIPES, SCAN_VARIATION, blended_recipe, draw_expression, face_model, rotation_matrix, synthesize_expression,
+    EMOTION_RECIPES, SCAN_VARIATION, draw_expression, face_model, rotation_matrix, synthesize_expression,
     synthesize_face,
 )
 from affectvlm.face_template import NARROW_FACE_VERTICES, default_face_alignment
@@ -82,18 +82,3 @@ def test_held_out_recipes_are_never_drawn_for_training():
         assert not drawn & heldout
         assert {draw_expression(emotion, "heldout", rng).recipe.name for _ in range(10)} <= heldout
 
-
-def test_blended_faces_mix_two_training_recipes_of_their_emotion():
-    rng = np.random.default_rng(3)
-    train = {recipe.name: recipe for recipe in EMOTION_RECIPES["anger"] if recipe.split == "train"}
-    for _ in range(20):
-        recipe = draw_expression("anger", "train", rng, blend_probability=1.0).recipe
-        first, second = recipe.name.removeprefix("blend of ").split(" and ")
-        assert first != second and {first, second} <= set(train) and recipe.split == "train"
-        for unit, activation in recipe.units.items():
-            ends = (train[first].units.get(unit, 0.0), train[second].units.get(unit, 0.0))
-            assert min(ends) - 1e-9 <= activation <= max(ends) + 1e-9
-    # one held-out recipe per emotion: nothing to blend, so held-out faces stay as they were
-    assert draw_expression("anger", "heldout", rng, blend_probability=1.0).recipe.name == "chin raise"
-    with pytest.raises(ValueError, match="blend"):
-        blended_recipe(EMOTION_RECIPES["anger"][0], EMOTION_RECIPES["anger"][-1], 0.5)

@@ -1,20 +1,27 @@
-"""Synthetic faces: reproducible, varied around their prototype, with metadata; 4D sequences rise and fall."""
+"""Synthetic faces: reproducible, varied around their prototype or recipe (blends, left-out units), with
+metadata; 4D sequences rise and fall."""
 
 import numpy as np
 import pytest
 
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
+from affectvlm.synthetic.expressions import ACTION_UNIT_SHAPES
 from affectvlm.synthetic import (
     DEFAULT_VARIATION,
     EMOTION_RECIPES,
+    MIXED_SCAN_VARIATION,
     NO_VARIATION,
+    SCAN_VARIATION,
     SEQUENCE_PHASES,
     SequenceClip,
     Variation,
+    blended_recipe,
+    draw_expression,
     expression_envelope,
     expression_weights,
     face_model,
+    recipe_weights,
     subject_attributes,
     synthesize_face,
     synthesize_sequence,
@@ -107,3 +114,32 @@ def test_sequence_goes_neutral_onset_apex_offset_neutral():
     assert chin[len(frames) // 2] < chin[0] - 0.3 and abs(chin[-1] - chin[0]) < 0.3
     with pytest.raises(ValueError, match="at least"):
         expression_envelope(3)
+
+
+def test_blended_faces_mix_two_training_recipes_of_their_emotion():
+    rng = np.random.default_rng(3)
+    train = {recipe.name: recipe for recipe in EMOTION_RECIPES["anger"] if recipe.split == "train"}
+    for _ in range(20):
+        recipe = draw_expression("anger", "train", rng, blend_probability=1.0).recipe
+        first, second = recipe.name.removeprefix("blend of ").split(" and ")
+        assert first != second and {first, second} <= set(train) and recipe.split == "train"
+        for unit, activation in recipe.units.items():
+            ends = (train[first].units.get(unit, 0.0), train[second].units.get(unit, 0.0))
+            assert min(ends) - 1e-9 <= activation <= max(ends) + 1e-9
+    # one held-out recipe per emotion: nothing to blend, so held-out faces stay as they were
+    assert draw_expression("anger", "heldout", rng, blend_probability=1.0).recipe.name == "chin raise"
+    with pytest.raises(ValueError, match="blend"):
+        blended_recipe(EMOTION_RECIPES["anger"][0], EMOTION_RECIPES["anger"][-1], 0.5)
+
+
+def test_unit_dropout_leaves_out_recipe_units_but_never_all():
+    expression = draw_expression("fear", "train", np.random.default_rng(0))
+    shapes_of = {unit: {face_model().expression_names.index(name) for name in ACTION_UNIT_SHAPES[unit]}
+                 for unit in expression.recipe.units}
+    for dropout, seed in [(1.0, 1), (1.0, 2), (0.5, 3)]:
+        weights = recipe_weights(expression, Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, unit_dropout=dropout),
+                                 np.random.default_rng(seed))
+        shown = {unit for unit, shapes in shapes_of.items() if weights[list(shapes)].any()}
+        assert np.flatnonzero(weights).size == sum(len(shapes_of[unit]) for unit in shown)
+        assert len(shown) == 1 if dropout == 1.0 else 1 <= len(shown) <= len(shapes_of)
+    assert MIXED_SCAN_VARIATION.unit_dropout > 0 and SCAN_VARIATION.unit_dropout == 0  # written sets stay as they were

@@ -22,12 +22,12 @@ from .request import DatasetRequest, SyntheticRequest
 from .sequences import (
     SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, SequenceClip, expression_envelope, synthesize_sequence,
 )
-from .variation import DEFAULT_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
+from .variation import DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
 from .writing import write_synthetic_dataset
 
 __all__ = [
     "AGE_GROUPS", "CAPTURED_DYNAMICS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
-    "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
+    "MIXED_SCAN_VARIATION", "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
     "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceClip", "SequenceDynamics", "Expression", "Recipe",
     "SyntheticRequest", "Variation", "blended_recipe", "draw_expression", "expression_envelope", "expression_weights", "face_model",
     "identity_coefficients", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",

@@ -3,6 +3,7 @@ noise, and crops (a face region, a plane cut, holes) that leave a partial scan."
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,16 +30,19 @@ class Variation:
     region_crop_probability: float = 0.0  # chance that only a face region (a rough ellipsoid) is kept
     hole_rate: float = 0.0  # expected number of holes (missing patches, as under specular or dark skin)
     recipe_blending: float = 0.0  # share of random-recipe faces that blend two recipes of their emotion
+    unit_dropout: float = 0.0  # chance that each action unit of a face's recipe is left out (one always stays)
 
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_VARIATION = Variation()
 # Training faces that look like scans: face regions of random extent with rough borders, holes, cut chins
-# and foreheads, poses up to about +-15 degrees; a third of them stay whole heads. Half the random-recipe
-# faces blend two training recipes of their emotion.
+# and foreheads, poses up to about +-15 degrees; a third of them stay whole heads.
 SCAN_VARIATION = Variation(intensity_jitter=0.25, asymmetry=0.25, extra_unit_rate=0.8, extra_unit_max=0.4,
                            head_pose=6.0, scan_noise=0.03, crop_probability=0.3, crop_max_fraction=0.25,
-                           region_crop_probability=0.65, hole_rate=0.7, recipe_blending=0.5)
+                           region_crop_probability=0.65, hole_rate=0.7)
+# The same scans with more ways to make each emotion: half the random-recipe faces blend two recipes of their
+# emotion, and any face may show its recipe without a unit or two.
+MIXED_SCAN_VARIATION = dataclasses.replace(SCAN_VARIATION, recipe_blending=0.5, unit_dropout=0.15)
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Rotation matrix from degrees: yaw about y, pitch about x, roll about z."""
