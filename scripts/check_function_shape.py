@@ -35,6 +35,8 @@ ALLOWED = {
     "model/rasterizer_affectvlm.py:_texel": "numba kernel",
     "model/rasterizer_affectvlm.py:_resolve": "numba kernel",
     "model/rasterizer_affectvlm.py:_centre_weights": "numba kernel",
+    "model/nearest_affectvlm.py:_nearest": "numba kernel",
+    "model/nearest_affectvlm.py:_search_ring": "numba kernel",
 }
 
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .meshes_affectvlm import FaceMesh, MeshFormatError
+
+if TYPE_CHECKING:
+    from .nearest_affectvlm import PointGrid
 
 # The sphere kept around the nose tip, in template units (the ICT model is in centimetres): 9 cm reaches the
 # chin, the forehead and the front of the ears of an average adult face, as the 80-100 mm crops of 3D face
@@ -83,10 +86,6 @@ class FaceAlignment:
     @cached_property
     def points(self) -> np.ndarray:
         return np.asarray(self.template, dtype=np.float64)
-
-    @cached_property
-    def tree(self) -> cKDTree:
-        return cKDTree(self.points)
 
     @cached_property
     def border_mask(self) -> np.ndarray:
@@ -154,14 +153,16 @@ def border_vertices(faces: np.ndarray, count: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Cloud:
-    """Input points for the fit, a search tree over them, and which of them lie on the scan's border."""
+    """Input points for the fit, a nearest-point search over them, and which of them lie on the scan's border."""
 
     points: np.ndarray
     border: np.ndarray
 
     @cached_property
-    def tree(self) -> cKDTree:
-        return cKDTree(self.points)
+    def grid(self) -> PointGrid:
+        from .nearest_affectvlm import PointGrid  # numba compiles on first use, not when the processor is imported
+
+        return PointGrid.build(self.points)
 
 
 def _icp_step(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment,
@@ -172,7 +173,7 @@ def _icp_step(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment,
     template units; a start that matches too little of the template gets an infinite RMS. `rigid` keeps
     the scale."""
     template = alignment.points
-    distances, nearest = cloud.tree.query(fit.to_input(template))
+    distances, nearest = cloud.grid.query(fit.to_input(template))
     inner = np.flatnonzero(~cloud.border[nearest])
     if len(inner) < _MIN_MATCHED * len(template):
         return fit, np.inf
