@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variation", choices=sorted(VARIATIONS), default="on",
                         help="per-face variation: jitter, asymmetry, pose, scan noise, crops; 'scan' adds face-region "
                              "crops with rough borders, holes and more pose; 'scan-mixed' also blends two recipes of an "
-                             "emotion in half the faces and leaves out a recipe's unit now and then (default: on)")
+                             "emotion in half the faces (default: on)")
     parser.add_argument("--recipes", choices=RECIPE_SPLITS, default=None,
                         help="folder layout: draw each face from a random expression recipe of this split at a random "
                              "level, instead of each emotion's prototype per intensity (default: prototypes)")

@@ -1,4 +1,4 @@
-"""Synthetic faces: reproducible, varied around their prototype or recipe (blends, left-out units), with
+"""Synthetic faces: reproducible, varied around their prototype or recipe (or a blend of two), with
 metadata; 4D sequences rise and fall."""
 
 import numpy as np
@@ -6,7 +6,6 @@ import pytest
 
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.model.configuration_affectvlm import BASIC_EMOTIONS
-from affectvlm.synthetic.expressions import ACTION_UNIT_SHAPES
 from affectvlm.synthetic import (
     DEFAULT_VARIATION,
     EMOTION_RECIPES,
@@ -21,7 +20,6 @@ from affectvlm.synthetic import (
     expression_envelope,
     expression_weights,
     face_model,
-    recipe_weights,
     subject_attributes,
     synthesize_face,
     synthesize_sequence,
@@ -132,14 +130,10 @@ def test_blended_faces_mix_two_training_recipes_of_their_emotion():
         blended_recipe(EMOTION_RECIPES["anger"][0], EMOTION_RECIPES["anger"][-1], 0.5)
 
 
-def test_unit_dropout_leaves_out_recipe_units_but_never_all():
-    expression = draw_expression("fear", "train", np.random.default_rng(0))
-    shapes_of = {unit: {face_model().expression_names.index(name) for name in ACTION_UNIT_SHAPES[unit]}
-                 for unit in expression.recipe.units}
-    for dropout, seed in [(1.0, 1), (1.0, 2), (0.5, 3)]:
-        weights = recipe_weights(expression, Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, unit_dropout=dropout),
-                                 np.random.default_rng(seed))
-        shown = {unit for unit, shapes in shapes_of.items() if weights[list(shapes)].any()}
-        assert np.flatnonzero(weights).size == sum(len(shapes_of[unit]) for unit in shown)
-        assert len(shown) == 1 if dropout == 1.0 else 1 <= len(shown) <= len(shapes_of)
-    assert MIXED_SCAN_VARIATION.unit_dropout > 0 and SCAN_VARIATION.unit_dropout == 0  # written sets stay as they were
+
+def test_only_the_mixed_scan_variation_blends():
+    rng = np.random.default_rng(5)
+    for variation, blends in ((SCAN_VARIATION, False), (MIXED_SCAN_VARIATION, True)):
+        names = {draw_expression("fear", "train", rng, blend_probability=variation.recipe_blending).recipe.name
+                 for _ in range(40)}
+        assert any(name.startswith("blend of") for name in names) == blends

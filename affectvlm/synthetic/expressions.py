@@ -172,27 +172,16 @@ def _extra_units(units: dict[int, float], variation: Variation, rng: np.random.G
     return extra
 
 
-def _kept_units(units: dict[int, float], dropout: float, rng: np.random.Generator) -> dict[int, float]:
-    """The recipe's units less a random few (each left out with chance `dropout`, one always kept): people
-    make an emotion with part of its units, and a model should not need all of them."""
-    kept = rng.random(len(units)) >= dropout
-    kept[rng.integers(len(units))] = True
-    return {unit: activation for (unit, activation), keep in zip(units.items(), kept) if keep}
-
-
 def recipe_weights(expression: Expression, variation: Variation = NO_VARIATION,
                    rng: np.random.Generator | None = None) -> np.ndarray:
     """Weights of the 53 expression shapes for an expression.
 
-    With a variation and a generator, a few of the recipe's units may be left out, each action unit's
-    activation is jittered, paired left/right shapes are made unequal, and a few unrelated action units are
-    mixed in weakly.
+    With a variation and a generator, each action unit's activation is jittered, paired left/right shapes
+    are made unequal, and a few unrelated action units are mixed in weakly.
     """
     rng = rng or np.random.default_rng(0)
     weights = np.zeros(len(face_model().expression_names), dtype=np.float32)
     units = {unit: activation * expression.level for unit, activation in expression.recipe.units.items()}
-    if variation.unit_dropout > 0 and len(units) > 1:
-        units = _kept_units(units, variation.unit_dropout, rng)
     if variation.extra_unit_rate > 0:
         units.update(_extra_units(units, variation, rng))
     for unit, activation in units.items():

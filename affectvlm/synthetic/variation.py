@@ -30,7 +30,6 @@ class Variation:
     region_crop_probability: float = 0.0  # chance that only a face region (a rough ellipsoid) is kept
     hole_rate: float = 0.0  # expected number of holes (missing patches, as under specular or dark skin)
     recipe_blending: float = 0.0  # share of random-recipe faces that blend two recipes of their emotion
-    unit_dropout: float = 0.0  # chance that each action unit of a face's recipe is left out (one always stays)
 
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -41,8 +40,8 @@ SCAN_VARIATION = Variation(intensity_jitter=0.25, asymmetry=0.25, extra_unit_rat
                            head_pose=6.0, scan_noise=0.03, crop_probability=0.3, crop_max_fraction=0.25,
                            region_crop_probability=0.65, hole_rate=0.7)
 # The same scans with more ways to make each emotion: half the random-recipe faces blend two recipes of their
-# emotion, and any face may show its recipe without a unit or two.
-MIXED_SCAN_VARIATION = dataclasses.replace(SCAN_VARIATION, recipe_blending=0.5, unit_dropout=0.15)
+# emotion (the default model's fine-tuning faces).
+MIXED_SCAN_VARIATION = dataclasses.replace(SCAN_VARIATION, recipe_blending=0.5)
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Rotation matrix from degrees: yaw about y, pitch about x, roll about z."""
