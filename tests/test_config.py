@@ -48,3 +48,13 @@ def test_round_trip_through_json(tmp_path):
 def test_wrong_values_are_refused_with_the_field_named(overrides, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(**overrides)
+
+
+def test_the_recorded_command_of_a_fine_tuning_run_parses_back_to_its_settings():
+    from affectvlm.training.config import config_from_args
+    from affectvlm.training.summary import config_command
+
+    config = config_from_args(["--data-dir", "data/x", "--checkpoint", "runs/base/best", "--max-steps", "7"])
+    command = config_command(config)
+    assert "None" not in command and "--checkpoint runs/base/best" in command
+    assert config_from_args(command.split()[3:]) == config

@@ -100,8 +100,8 @@ def config_command(config: TrainConfig) -> str:
     defaults = TrainConfig(data_dir=config.data_dir).to_json()
     parts = ["accelerate launch scripts/train.py"]
     for key, value in config.to_json().items():
-        if value == defaults.get(key) and key != "data_dir":
-            continue
+        if (value == defaults.get(key) and key != "data_dir") or value is None:
+            continue  # None: unset, as --checkpoint leaves the preset
         option = "--" + key.replace("_", "-")
         if key == "cpu":
             parts += [option] if value else []
