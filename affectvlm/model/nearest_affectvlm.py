@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-_POINTS_PER_CELL = 0.2  # the cell size that would put this many points in a cell of a filled volume (a face
+_POINTS_PER_CELL = 0.5  # the cell size that would put this many points in a cell of a filled volume (a face
 # is a surface: its cells hold more); measured fastest for 800 to 3,000 face points
 _MAX_CELLS_PER_AXIS = 64
 
