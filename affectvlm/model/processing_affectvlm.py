@@ -79,11 +79,12 @@ class RenderSettings:
     backend: str = DEFAULT_RENDER_BACKEND
 
 
-def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings,
-                 views: Sequence[Sequence[ViewSpec]] | None = None, as_tensor: bool = False) -> np.ndarray | torch.Tensor:
+def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings, views: Sequence[Sequence[ViewSpec]] | None = None,
+                 as_tensor: bool = False) -> np.ndarray | torch.Tensor:
     """The one way loaded meshes become view images (processor, rendered cache, on-the-fly training), all drawn
     in one backend call: (faces, views, H, W, 3) uint8. `views`: one list of cameras per face (jittered, in
-    training) instead of the settings' views. `as_tensor`: a tensor where the backend drew it (see `render_on_backend`)."""
+    training) instead of the settings' views. `as_tensor`: a tensor where the backend drew it (see
+    `render_on_backend`)."""
     prepared = [prepare_face(face, settings.alignment) for face in faces]
     cameras = list(settings.views) if views is None else [list(each) for each in views]
     images = render_on_backend(prepared, cameras, settings.mode, settings.size, settings.backend, normalized=True)
@@ -94,8 +95,9 @@ def unit_pixels(images: "Sequence[Image.Image | np.ndarray] | torch.Tensor", siz
     """View images (RGB PIL, (H, W, 3) uint8 arrays, or a (V, H, W, 3) uint8 tensor, which stays on its device)
     -> (V, 3, size, size) float in [0, 1], resized (bicubic) only when they were rendered at another size: the
     unnormalised form augmentation works on."""
-    array = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.stack([_rgb_array(image) for image in images]))
-    views = array.permute(0, 3, 1, 2).float().div_(255.0)
+    if not isinstance(images, torch.Tensor):
+        images = torch.from_numpy(np.stack([_rgb_array(image) for image in images]))
+    views = images.permute(0, 3, 1, 2).float().div_(255.0)
     if views.shape[-2:] != (size, size):
         views = F.interpolate(views, size=(size, size), mode="bicubic", align_corners=False).clamp_(0, 1)
     return views
