@@ -25,6 +25,7 @@ import numpy as np
 from .meshes_affectvlm import FaceMesh, MeshFormatError
 
 if TYPE_CHECKING:
+    from .icp_affectvlm import PairMoments
     from .nearest_affectvlm import PointGrid
 
 # The sphere kept around the nose tip, in template units (the ICT model is in centimetres): 9 cm reaches the
@@ -114,41 +115,23 @@ class Similarity:
         return self.scale * points @ self.rotation.T + self.translation
 
 
-def umeyama(source: np.ndarray, target: np.ndarray, scale: float | None = None) -> Similarity:
-    """The least-squares similarity taking `source` points onto `target` points (Umeyama, 1991); with
+def umeyama(pairs: PairMoments, scale: float | None = None) -> Similarity:
+    """The least-squares similarity taking the pairs' source points onto their targets (Umeyama, 1991); with
     `scale` given, the best rotation and translation at that scale."""
-    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
-    s, t = source - mu_s, target - mu_t
-    u, sigma, vt = np.linalg.svd(t.T @ s / len(source))
+    u, sigma, vt = np.linalg.svd(pairs.covariance)
     sign = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
     rotation = u @ sign @ vt
     if scale is None:
-        variance = (s**2).sum() / len(source)
+        variance = pairs.source_variance
         scale = float((sigma * np.diag(sign)).sum() / variance) if variance > 0 else 1.0
-    return Similarity(scale, rotation, mu_t - scale * rotation @ mu_s)
-
-
-def _trimmed(distances: np.ndarray, share: float) -> np.ndarray:
-    """Indices of the `share` closest correspondences."""
-    keep = max(int(len(distances) * share), 3)
-    return np.argpartition(distances, keep - 1)[:keep]
+    return Similarity(scale, rotation, pairs.target_mean - scale * rotation @ pairs.source_mean)
 
 
 def border_vertices(faces: np.ndarray, count: int) -> np.ndarray:
     """A mask of the vertices on a mesh's open border (edges used by one triangle): where a scan ends."""
-    faces = np.asarray(faces, dtype=np.int64)
-    starts, ends = faces.ravel(), faces[:, [1, 2, 0]].ravel()
-    # one integer per undirected edge: a 1D sort, not a row-wise sort or unique
-    # kind="stable" (timsort): a mesh lists its triangles in runs of nearby vertices, which it merges fast
-    keys = np.sort(np.minimum(starts, ends) * count + np.maximum(starts, ends), kind="stable")
-    repeated = keys[1:] == keys[:-1]
-    single = np.ones(len(keys), dtype=bool)
-    single[1:] &= ~repeated
-    single[:-1] &= ~repeated
-    mask = np.zeros(count, dtype=bool)
-    mask[keys[single] // count] = True
-    mask[keys[single] % count] = True
-    return mask
+    from .icp_affectvlm import open_border  # numba compiles on first use, not when the processor is imported
+
+    return open_border(faces, count)
 
 
 @dataclass(frozen=True)
@@ -164,25 +147,29 @@ class _Cloud:
 
         return PointGrid.build(self.points)
 
+    def pairs(self, template: np.ndarray, fit: Similarity, trim: float) -> PairMoments | None:
+        """Every template point placed by `fit` paired with its nearest point here. Pairs that end on the
+        scan's border are dropped (they say only that the template goes on where the scan stopped), the rest
+        trimmed to the `trim` closest; the input's extra surface (scalp, ears, neck) is never asked to match.
+        None when less than `_MIN_MATCHED` of the template is matched away from the border."""
+        from .icp_affectvlm import trimmed_pair_moments
+
+        matches = self.grid.query(fit.to_input(template))
+        return trimmed_pair_moments(template, self.points, self.border, matches, trim, _MIN_MATCHED)
+
 
 def _icp_step(fit: Similarity, cloud: _Cloud, alignment: FaceAlignment,
               rigid: bool = False) -> tuple[Similarity, float]:
-    """One step: every template point -> its nearest input point. Pairs that end on the scan's border are
-    dropped (they say only that the template goes on where the scan stopped), the rest trimmed; the input's
-    extra surface (scalp, ears, neck) is never asked to match. Returns the refit and the pairs' RMS in
-    template units; a start that matches too little of the template gets an infinite RMS. `rigid` keeps
-    the scale."""
-    template = alignment.points
-    distances, nearest = cloud.grid.query(fit.to_input(template))
-    inner = np.flatnonzero(~cloud.border[nearest])
-    if len(inner) < _MIN_MATCHED * len(template):
+    """One step: the template's pairs with the input (`_Cloud.pairs`), and the similarity that fits them.
+    Returns the refit and the pairs' RMS in template units; a start that matches too little of the template
+    gets an infinite RMS. `rigid` keeps the scale."""
+    pairs = cloud.pairs(alignment.points, fit, alignment.trim)
+    if pairs is None:
         return fit, np.inf
-    keep = inner[_trimmed(distances[inner], alignment.trim)]
-    rms = float(np.sqrt(np.mean(distances[keep] ** 2))) / fit.scale
-    refit = umeyama(template[keep], cloud.points[nearest[keep]], fit.scale if rigid else None)
+    refit = umeyama(pairs, fit.scale if rigid else None)
     if not (np.isfinite(refit.scale) and refit.scale > 0):  # the pairs collapsed onto one input point
         return fit, np.inf
-    return refit, rms
+    return refit, pairs.rms / fit.scale
 
 
 def _nose_guess(points: np.ndarray) -> np.ndarray:
