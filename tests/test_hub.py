@@ -113,6 +113,21 @@ def space_dir(tmp_path) -> Path:
     return folder
 
 
+def test_the_training_table_says_where_the_run_started(model_folder):
+    from affectvlm.hub.card import NOT_RECORDED, training_rows
+    from affectvlm.hub.model_facts import read_model_facts
+
+    facts = read_model_facts(model_folder)
+
+    def base_row(summary):
+        return dict(training_rows(summary, facts))["Base model"]
+
+    assert base_row({"base_model": "openai/clip-vit-base-patch32"}) == "openai/clip-vit-base-patch32"
+    assert "local checkpoint" in base_row({"base_model": "runs/default-blend/best"})
+    assert base_row({"base_model": None}).startswith("none")
+    assert base_row({}) == NOT_RECORDED
+
+
 def test_card_model_index_holds_the_results_means(model_folder, tmp_path):
     results = [load_results(RESULTS_3D), load_results(RESULTS_4D)]
     card = build_model_card(model_folder, CardInputs(REPO_ID, results=results,

@@ -215,10 +215,7 @@ def training_rows(summary: dict[str, Any], facts: ModelFacts) -> list[tuple[str,
             f", {key} `{dataset[key]}`" for key in ("protocol", "layout") if dataset.get(key))
     else:
         data = NOT_RECORDED
-    if "base_model" not in summary:
-        base = NOT_RECORDED
-    else:
-        base = summary["base_model"] or "none: both towers trained from random initialisation"
+    base = _base_model_row(summary)
     loss_weights = summary.get("loss_weights") or facts.loss_weights
     wall = summary.get("wall_time_s")
     return [
@@ -262,6 +259,17 @@ def _recorded(value: Any, present: bool = False, null: str = NOT_RECORDED) -> st
 
 def _folds(count: int) -> str:
     return "1 fold" if count == 1 else f"{count} folds"
+
+
+def _base_model_row(summary: dict[str, Any]) -> str:
+    """What the training started from; a local path is said to be one, so that a reader of the published card
+    does not look for it on the Hub."""
+    if "base_model" not in summary:
+        return NOT_RECORDED
+    base = summary["base_model"]
+    if not base:
+        return "none: both towers trained from random initialisation"
+    return base if HUB_REPO_ID.fullmatch(base) else f"`{base}`: a local checkpoint of an earlier run, not on the Hub"
 
 
 def _hub_base_model(summary: dict[str, Any] | None) -> str | None:
