@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--folds", type=fold_list, default=[0], help="folds to score, e.g. 0-9 (default: 0)")
     parser.add_argument("--num-folds", type=int, help="override the protocol's number of folds")
     parser.add_argument("--num-subjects", type=int, help="override the protocol's number of subjects")
+    parser.add_argument("--labels", help="comma-separated classes whose faces are scored (default: the protocol's own, "
+                                         "e.g. the six basic emotions; add neutral for a 7-class model)")
     parser.add_argument("--part", choices=PARTS, default="test",
                         help="score each fold's test faces, or the validation faces its run chose the best model on")
     parser.add_argument("--num-frames", type=int, default=8, help="4D: frames scored per sequence (default: 8)")
@@ -54,6 +56,8 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
 
     overrides = {key: value for key, value in (("folds", args.num_folds), ("num_subjects", args.num_subjects)) if value}
+    if args.labels:
+        overrides["labels"] = tuple(label.strip() for label in args.labels.split(",") if label.strip())
     faces = FoldFaces(data_dir=args.data_dir, layout=args.layout, protocol=args.protocol, protocol_overrides=overrides,
                       cache_dir=args.cache_dir, on_error=args.on_error, part=args.part, num_frames=args.num_frames)
     settings = EvaluationSettings(

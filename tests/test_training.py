@@ -121,7 +121,7 @@ def _faces(data_root: Path, cache_dir: Path, labels=("anger", "happiness", "surp
                      protocol_overrides={"folds": 4, "labels": tuple(labels)}, **settings)
 
 
-def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_path):
+def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_path, caplog):
     train(_config(data_root, cache_dir, tmp_path / "run", max_steps=3, eval_every=3, checkpoint_every=3))
     results = evaluate_folds(str(tmp_path / "run" / "best"), [0, 1], _faces(data_root, cache_dir),
                              EvaluationSettings(output_dir=tmp_path / "eval", synthetic=True, command="test"))
@@ -142,6 +142,12 @@ def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_p
     assert zero_shot["folds"][0]["num_samples"] == 4
     with pytest.raises(ValueError, match="part must be"):
         evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, part="train"))
+
+    # a protocol narrower than the model: only its classes' faces are scored, and the log says which are not
+    with caplog.at_level("WARNING", logger="affectvlm.evaluation.evaluate"):
+        narrower = evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, ("anger", "happiness")))
+    assert narrower["folds"][0]["num_samples"] == 4
+    assert "also predicts surprise" in caplog.text and "--labels" in caplog.text
 
 
 @pytest.mark.parametrize("loss_weights", [{"contrastive": 1.0, "triplet": 1.0}, {"infonce": 1.0}],

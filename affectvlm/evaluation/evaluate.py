@@ -105,6 +105,7 @@ def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
         scores.append(_score_fold(fold_model_path(model_path, fold), protocol.split(samples, fold), faces, settings))
         logger.info("fold %d: accuracy %.3f, macro-F1 %.3f on %d faces", fold, scores[-1].metrics["accuracy"],
                     scores[-1].metrics["macro_f1"], scores[-1].metrics["num_samples"])
+    _warn_unscored_classes(scores[-1].labels, protocol)
     synthetic = is_synthetic(faces.data_dir) if settings.synthetic is None else settings.synthetic
     source = ResultsSource(model=model_path, command=settings.command, zero_shot=settings.class_prompts is not None,
                            dataset=dataset_entry(faces.layout, protocol.name, str(faces.data_dir), synthetic))
@@ -114,6 +115,16 @@ def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
     if settings.output_dir is not None:
         _write_outputs(results, Path(settings.output_dir))
     return results
+
+
+def _warn_unscored_classes(labels: Sequence[str], protocol: Any) -> None:
+    """Say so when the model scores classes whose faces the protocol leaves out (a 7-class model on a 6-class
+    protocol): the results then cover only the protocol's classes."""
+    unscored = [label for label in labels if label not in protocol.labels]
+    if unscored:
+        logger.warning("the model also predicts %s, but protocol %r keeps only faces of %s: those classes' faces "
+                       "are not scored (pass --labels to score them)", ", ".join(unscored), protocol.name,
+                       ", ".join(protocol.labels))
 
 
 def _score_fold(path: str, split: Split, faces: FoldFaces, settings: EvaluationSettings) -> _FoldScores:
