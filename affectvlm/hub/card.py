@@ -269,7 +269,7 @@ def _base_model_row(summary: dict[str, Any]) -> str:
     base = summary["base_model"]
     if not base:
         return "none: both towers trained from random initialisation"
-    return base if HUB_REPO_ID.fullmatch(base) else f"`{base}`: a local checkpoint of an earlier run, not on the Hub"
+    return base if _hub_base_model(summary) else f"`{base}`: a local checkpoint of an earlier run, not on the Hub"
 
 
 def _hub_base_model(summary: dict[str, Any] | None) -> str | None:
