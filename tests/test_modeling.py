@@ -174,3 +174,16 @@ def test_the_config_refuses_what_the_renderer_or_the_loss_would_refuse(overrides
 
     with pytest.raises(ValueError, match=problem):
         tiny_config(**overrides)
+
+
+def test_a_conv_tower_gives_the_same_view_embeddings_in_the_channels_last_layout():
+    """The tower is fed NHWC on CPU (faster convolutions); the embeddings are those of the plain layout."""
+    from affectvlm.training.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("conv-tiny")[0].eval()
+    pixels = torch.rand(2, model.config.num_views, 3, 32, 32)
+    with torch.no_grad():
+        plain = model.vision_model(pixel_values=pixels.flatten(0, 1).contiguous()).pooler_output.flatten(1)
+        expected = torch.nn.functional.normalize(model.visual_projection(plain), dim=-1).view(2, model.config.num_views, -1)
+        assert torch.allclose(model.get_view_features(pixels), expected, atol=1e-5)
