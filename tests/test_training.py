@@ -148,6 +148,8 @@ def test_evaluate_scores_folds_and_zero_shot_prompts(data_root, cache_dir, tmp_p
         narrower = evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, ("anger", "happiness")))
     assert narrower["folds"][0]["num_samples"] == 4
     assert "also predicts surprise" in caplog.text and "--labels" in caplog.text
+    with pytest.raises(ValueError, match=r"no face is labelled 'hapiness'.*anger"):  # a typo is not an empty class
+        evaluate_folds(str(tmp_path / "run" / "best"), [0], _faces(data_root, cache_dir, ("anger", "hapiness")))
 
 
 @pytest.mark.parametrize("loss_weights", [{"contrastive": 1.0, "triplet": 1.0}, {"infonce": 1.0}],

@@ -99,6 +99,7 @@ def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
     if "{fold}" not in model_path and len(folds) > 1 and settings.class_prompts is None:
         logger.warning("one model for %d folds: unless it never saw these subjects, test scores are optimistic", len(folds))
     samples = list(scan_dataset(faces.data_dir, faces.layout, on_error=faces.on_error))
+    _check_asked_labels(faces.protocol_overrides.get("labels", ()), samples, faces.data_dir)
     protocol = faces.get_protocol()
     scores = []
     for fold in folds:
@@ -115,6 +116,16 @@ def evaluate_folds(model_path: str, folds: Sequence[int], faces: FoldFaces,
     if settings.output_dir is not None:
         _write_outputs(results, Path(settings.output_dir))
     return results
+
+
+def _check_asked_labels(asked: Sequence[str], samples: Sequence[Any], data_dir: str | Path) -> None:
+    """A class asked for by name that no face has is a typo, not an empty class: refuse it rather than score
+    the others as if it had been asked for."""
+    present = {sample.label for sample in samples}
+    missing = [label for label in asked if label not in present]
+    if missing:
+        raise ValueError(f"{data_dir}: no face is labelled {', '.join(map(repr, missing))} (the labels asked "
+                         f"for); its faces' labels are {', '.join(sorted(present))}")
 
 
 def _warn_unscored_classes(labels: Sequence[str], protocol: Any) -> None:
