@@ -16,7 +16,8 @@ from affectvlm.training.trainer import train
 
 def main() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    for chatty in ("accelerate.accelerator", "accelerate.checkpointing", "OpenGL"):  # one line per saved file
+    # one line per saved file, per GL call, per CUDA module loaded
+    for chatty in ("accelerate.accelerator", "accelerate.checkpointing", "OpenGL", "numba.cuda.cudadrv.driver"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     summary = train(config_from_args(description=__doc__))
     if "test" in summary:

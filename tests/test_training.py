@@ -15,7 +15,7 @@ from affectvlm.model.prompts_affectvlm import class_prompts
 from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 from affectvlm.training.ablations import run_ablations
 from affectvlm.training.config import TrainConfig, config_from_args
-from affectvlm.training.trainer import train
+from affectvlm.training.trainer import train, use_deterministic_gpu_kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,6 +91,26 @@ def test_on_the_fly_rendering_resumes_exactly_and_jitters_the_cameras(data_root,
     train(_config(data_root, cache_dir, tmp_path / "cached"))  # the same run on the cached, unjittered views
     cached = _weights(tmp_path / "cached" / "final")
     assert any(not torch.equal(cached[name], expected[name]) for name in cached)  # other pictures, other steps
+
+
+def test_training_on_a_gpu_asks_for_deterministic_kernels_and_on_a_cpu_leaves_them(monkeypatch):
+    """Exact resume on a GPU needs deterministic cuDNN, cuBLAS and atomics; the flags are process-wide, so the
+    CPU path must not touch them (checked without a GPU: setting them needs none)."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # restored (to absent, here) after the test
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+              torch.backends.cudnn.benchmark)
+    try:
+        use_deterministic_gpu_kernels(torch.device("cpu"))
+        assert (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+                torch.backends.cudnn.benchmark) == before and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+        use_deterministic_gpu_kernels(torch.device("cuda", 0))
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1:]
 
 
 def test_two_processes_train_one_model_on_the_global_batch(data_root, cache_dir, tmp_path):

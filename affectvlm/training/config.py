@@ -75,6 +75,7 @@ class TrainConfig:
     stop_after_steps: int | None = None  # stop as if interrupted (e.g. a job's time limit); resume later
     dataloader_workers: int = 0
     cpu: bool = False
+    deterministic: bool = True
 
     def __post_init__(self) -> None:
         if self.frame_sampling not in FRAME_SAMPLINGS:
@@ -170,6 +171,8 @@ _HELP = {
     "stop_after_steps": "stop after this many steps as if interrupted; run the same command again to resume",
     "dataloader_workers": "DataLoader worker processes per training process",
     "cpu": "train on the CPU even where a GPU is present",
+    "deterministic": "on a GPU, deterministic kernels: a resumed run then equals an uninterrupted one bit for bit "
+                     "(off: cuDNN's fastest kernels, not reproducible)",
 }
 
 
