@@ -23,6 +23,7 @@ from affectvlm.bundled import EXAMPLE_FACE, EXAMPLES
 from affectvlm.model.cuda_rasterizer_affectvlm import draw_cuda
 from affectvlm.model.drawing_affectvlm import ViewSpec, camera_poses
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
+from affectvlm.model.processing_affectvlm import prepare_face
 from affectvlm.model.rasterizer_affectvlm import draw_numba
 from affectvlm.model.rendering_affectvlm import normalize_mesh, render_batch, render_on_backend, view_colors
 from affectvlm.training.augment import ViewAugmentation
@@ -158,7 +159,8 @@ def test_on_the_fly_training_on_a_gpu_renders_with_the_cuda_backend(tiny):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_on_the_gpu_on_the_fly_training_views_are_drawn_and_kept_there(tiny):
     _, processor = tiny
-    items = [{"mesh": load_mesh(path), "label": 0, "metadata": {}, "seed": seed}
+    alignment = processor.render_settings.alignment
+    items = [{"prepared_face": prepare_face(load_mesh(path), alignment), "label": 0, "metadata": {}, "seed": seed}
              for seed, path in enumerate(sorted(EXAMPLES.glob("*.ply"))[:4])]
     batches = {}
     for device in ("cpu", "cuda"):

@@ -86,6 +86,14 @@ def render_faces(faces: Sequence[FaceMesh], settings: RenderSettings, views: Seq
     training) instead of the settings' views. `as_tensor`: a tensor where the backend drew it (see
     `render_on_backend`)."""
     prepared = [prepare_face(face, settings.alignment) for face in faces]
+    return render_prepared_faces(prepared, settings, views, as_tensor)
+
+
+def render_prepared_faces(prepared: Sequence[FaceMesh], settings: RenderSettings,
+                          views: Sequence[Sequence[ViewSpec]] | None = None,
+                          as_tensor: bool = False) -> np.ndarray | torch.Tensor:
+    """`render_faces` after its face preparation: for faces prepared once (`prepare_face` with the settings'
+    alignment) and drawn many times, as on-the-fly training draws each face every epoch."""
     cameras = list(settings.views) if views is None else [list(each) for each in views]
     images = render_on_backend(prepared, cameras, settings.mode, settings.size, settings.backend, normalized=True)
     return torch.as_tensor(images) if as_tensor else host_array(images)
@@ -391,4 +399,4 @@ def _rgb_array(view) -> np.ndarray:
     return array
 
 
-__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "sample_frame_indices", "unit_pixels"]
+__all__ = ["FRAME_SAMPLINGS", "AffectVLMProcessor", "RenderSettings", "prepare_face", "render_faces", "render_prepared_faces", "sample_frame_indices", "unit_pixels"]

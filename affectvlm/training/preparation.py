@@ -65,7 +65,7 @@ def prepare_data(config: TrainConfig, processor: Any, accelerator: Any) -> Prepa
 
         rendered = set(parts["train"]["key"])  # samples that failed to render (skipped) stay out
         train = MeshFaces([s for s in split.train if s.key in rendered], processor.emotion_labels,
-                          processor.mesh_limits, config.seed, cached=train)
+                          processor.mesh_limits, processor.render_settings.alignment, config.seed, cached=train)
     return PreparedData(
         train=train,
         evaluation=faces(parts[evaluation_name], **common),
