@@ -6,15 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from affectvlm.evaluation.evaluate import EvaluationSettings, FoldFaces, evaluate_folds
+from affectvlm.data.loading import load_sample
+from affectvlm.model.processing_affectvlm import prepare_face
 from affectvlm.model.prompts_affectvlm import class_prompts
 from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 from affectvlm.training.ablations import run_ablations
 from affectvlm.training.config import TrainConfig, config_from_args
+from affectvlm.training.models import model_for
 from affectvlm.training.trainer import train, use_deterministic_gpu_kernels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +95,29 @@ def test_on_the_fly_rendering_resumes_exactly_and_jitters_the_cameras(data_root,
     train(_config(data_root, cache_dir, tmp_path / "cached"))  # the same run on the cached, unjittered views
     cached = _weights(tmp_path / "cached" / "final")
     assert any(not torch.equal(cached[name], expected[name]) for name in cached)  # other pictures, other steps
+
+
+def test_on_the_fly_training_reads_and_fits_each_face_once(data_root, cache_dir, tmp_path, monkeypatch):
+    from affectvlm.training import on_the_fly
+    from affectvlm.training.preparation import prepare_data
+    from affectvlm.training.trainer import make_accelerator
+
+    config = _config(data_root, cache_dir, tmp_path / "run", render_on_the_fly=True)
+    _, processor = model_for(config)
+    faces = prepare_data(config, processor, make_accelerator(config)).train
+    reads = []
+
+    def counted_load_sample(sample, limits):
+        reads.append(sample.key)
+        return load_sample(sample, limits)
+
+    monkeypatch.setattr(on_the_fly, "load_sample", counted_load_sample)
+    first = [faces[index]["prepared_face"] for index in (0, 1, 0)]
+    faces.set_epoch(1)
+    again = faces[1]["prepared_face"]
+    assert reads == [faces.samples[0].key, faces.samples[1].key] and first[0] is first[2] and again is first[1]
+    expected = prepare_face(load_sample(faces.samples[1], processor.mesh_limits)[0], processor.render_settings.alignment)
+    assert np.array_equal(again.vertices, expected.vertices) and np.array_equal(again.faces, expected.faces)
 
 
 def test_training_on_a_gpu_asks_for_deterministic_kernels_and_on_a_cpu_leaves_them(monkeypatch):
