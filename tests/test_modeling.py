@@ -176,14 +176,22 @@ def test_the_config_refuses_what_the_renderer_or_the_loss_would_refuse(overrides
         tiny_config(**overrides)
 
 
-def test_a_conv_tower_gives_the_same_view_embeddings_in_the_channels_last_layout():
-    """The tower is fed NHWC on CPU (faster convolutions); the embeddings are those of the plain layout."""
+def test_a_conv_tower_takes_many_views_in_the_channels_last_layout_with_the_same_embeddings():
+    """On CPU, a batch of many views is fed NHWC (faster convolutions), one face's few views NCHW (NHWC slows
+    them); the embeddings are those of the plain layout either way."""
+    from affectvlm.model.modeling_affectvlm import CHANNELS_LAST_MIN_VIEWS
     from affectvlm.training.models import build_model
 
     torch.manual_seed(0)
     model = build_model("conv-tiny")[0].eval()
-    pixels = torch.rand(2, model.config.num_views, 3, 32, 32)
-    with torch.no_grad():
-        plain = model.vision_model(pixel_values=pixels.flatten(0, 1).contiguous()).pooler_output.flatten(1)
-        expected = torch.nn.functional.normalize(model.visual_projection(plain), dim=-1).view(2, model.config.num_views, -1)
-        assert torch.allclose(model.get_view_features(pixels), expected, atol=1e-5)
+    views = model.config.num_views
+    layouts = []
+    model.vision_model.register_forward_pre_hook(lambda module, args, kwargs: layouts.append(
+        kwargs["pixel_values"].is_contiguous(memory_format=torch.channels_last)), with_kwargs=True)
+    for faces in (1, -(-CHANNELS_LAST_MIN_VIEWS // views)):
+        pixels = torch.rand(faces, views, 3, 32, 32)
+        with torch.no_grad():
+            plain = model.vision_model(pixel_values=pixels.flatten(0, 1).contiguous()).pooler_output.flatten(1)
+            expected = torch.nn.functional.normalize(model.visual_projection(plain), dim=-1).view(faces, views, -1)
+            assert torch.allclose(model.get_view_features(pixels), expected, atol=1e-5)
+    assert layouts == [False, False, False, True]  # per face count: the plain call, then get_view_features

@@ -18,6 +18,11 @@ from .prompts_affectvlm import class_prompts
 
 logger = logging.get_logger(__name__)
 
+# oneDNN's NHWC layout speeds a conv tower's convolutions on CPU from about 16 views up (the default model's
+# tower, 96 px: 48 views 63 -> 52 ms, 24 views 33 -> 27; even at 12) and slows a single face (3 views 5.5 ->
+# 8.7 ms); a training step of 48 faces gains 1.5x (scripts/benchmarks/train_step.py). GPUs keep the default.
+CHANNELS_LAST_MIN_VIEWS = 16
+
 
 @dataclass
 class AffectVLMOutput(ModelOutput):
@@ -228,9 +233,8 @@ class AffectVLMModel(AffectVLMPreTrainedModel):
         if views != self.config.num_views:
             raise ValueError(f"pixel_values has {views} views but the model is configured for {self.config.num_views}")
         flat = pixel_values.flatten(0, 1).to(self.visual_projection.weight.dtype)
-        if not isinstance(self.vision_model, CLIPVisionModel) and flat.device.type == "cpu":
-            # oneDNN's fast layout for convolutions: a conv tower's training step is about 20% faster on CPU
-            # (scripts/benchmarks/train_step.py); unmeasured on GPUs, so they keep the default layout
+        if (not isinstance(self.vision_model, CLIPVisionModel) and flat.device.type == "cpu"
+                and len(flat) >= CHANNELS_LAST_MIN_VIEWS):
             flat = flat.contiguous(memory_format=torch.channels_last)
         chunk = self.config.frame_chunk_size * views  # bounded activations however long a sequence is
         pooled = torch.cat([self.vision_model(pixel_values=part).pooler_output.flatten(1) for part in flat.split(chunk)])
