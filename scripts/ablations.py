@@ -10,6 +10,7 @@ Every option of scripts/train.py sets the shared recipe; --variants picks some o
 import logging
 from pathlib import Path
 
+from affectvlm.arguments import comma_list
 from affectvlm.training.ablations import VARIANTS, run_ablations
 from affectvlm.training.config import build_parser, config_from_namespace
 
@@ -19,7 +20,7 @@ def main() -> None:
     parser.add_argument("--out", default="outputs/ablations", help="folder for the runs, table and plot")
     parser.add_argument("--variants", type=lambda text: [n.strip() for n in text.split(";") if n.strip()],
                         help="variants to run, separated by ';' (default: all)")
-    parser.add_argument("--seeds", type=lambda text: [int(seed) for seed in text.split(",")], default=[0],
+    parser.add_argument("--seeds", type=comma_list(int), default=[0],
                         help="comma-separated seeds: every variant is trained once per seed, reported as "
                              "mean +- std (default: 0)")
     args = parser.parse_args()

@@ -15,6 +15,7 @@ import logging
 import shlex
 import sys
 
+from affectvlm.arguments import comma_list
 from affectvlm.evaluation.evaluate import PARTS, EvaluationSettings, FoldFaces, evaluate_folds, load_class_prompts
 from affectvlm.training.config import DEFAULT_CACHE
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--folds", type=fold_list, default=[0], help="folds to score, e.g. 0-9 (default: 0)")
     parser.add_argument("--num-folds", type=int, help="override the protocol's number of folds")
     parser.add_argument("--num-subjects", type=int, help="override the protocol's number of subjects")
-    parser.add_argument("--labels", help="comma-separated classes whose faces are scored (default: the protocol's own, "
+    parser.add_argument("--labels", type=comma_list(), help="comma-separated classes whose faces are scored (default: the protocol's own, "
                                          "e.g. the six basic emotions; add neutral for a 7-class model)")
     parser.add_argument("--part", choices=PARTS, default="test",
                         help="score each fold's test faces, or the validation faces its run chose the best model on")
@@ -57,7 +58,7 @@ def main() -> None:
 
     overrides = {key: value for key, value in (("folds", args.num_folds), ("num_subjects", args.num_subjects)) if value}
     if args.labels:
-        overrides["labels"] = tuple(label.strip() for label in args.labels.split(",") if label.strip())
+        overrides["labels"] = tuple(args.labels)
     faces = FoldFaces(data_dir=args.data_dir, layout=args.layout, protocol=args.protocol, protocol_overrides=overrides,
                       cache_dir=args.cache_dir, on_error=args.on_error, part=args.part, num_frames=args.num_frames)
     settings = EvaluationSettings(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import trimesh
 
+from affectvlm.arguments import comma_list
 from affectvlm.model.meshes_affectvlm import FaceMesh
 from affectvlm.synthetic import (
     CAPTURED_DYNAMICS, EMOTION_PROTOTYPES, SequenceClip, synthesize_face, synthesize_sequence,
@@ -58,12 +59,12 @@ def write_sequence(subject: int, emotion: str, out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subject", type=int, default=9000, help="identity seed, held out from training (default: 9000)")
-    parser.add_argument("--sequence-emotions", default="anger,happiness,surprise",
+    parser.add_argument("--sequence-emotions", type=comma_list(), default=["anger", "happiness", "surprise"],
                         help="comma-separated emotions of the example sequences (default: anger,happiness,surprise)")
     parser.add_argument("--out", type=Path, default=Path("affectvlm/assets/examples"), help="output folder")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    emotions = [emotion for emotion in args.sequence_emotions.split(",") if emotion]
+    emotions = args.sequence_emotions
     unknown = sorted(set(emotions) - set(EMOTION_PROTOTYPES) | ({"neutral"} & set(emotions)))
     if unknown:
         parser.error(f"--sequence-emotions: not an emotion with a sequence: {', '.join(unknown)}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from affectvlm.arguments import comma_list
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.data.registry import get_layout
 from affectvlm.synthetic import (
@@ -32,18 +33,11 @@ DYNAMICS = {"posed": None, "captured": CAPTURED_DYNAMICS}
 
 
 def _names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    names = comma_list()(text)
     unknown = [name for name in names if name not in EMOTIONS_WITH_NEUTRAL]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown emotion(s) {unknown}; choose from {', '.join(EMOTIONS_WITH_NEUTRAL)}")
     return names
-
-
-def _numbers(text: str) -> list[int]:
-    try:
-        return [int(value) for value in text.split(",") if value.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"{SEQUENCE_SUBJECT_SEED_OFFSET} for 4D layouts, so their subjects are no 3D set's)")
     parser.add_argument("--emotions", type=_names, default=None,
                         help="comma-separated emotions (default: all the layout holds)")
-    parser.add_argument("--intensities", type=_numbers, default=[1, 2, 3, 4],
+    parser.add_argument("--intensities", type=comma_list(int), default=[1, 2, 3, 4],
                         help="comma-separated intensities 1..4, for layouts that name them (default: 1,2,3,4)")
     parser.add_argument("--frames", type=int, default=25, help="frames per 4D sequence, at least 5 (default: 25)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate of 4D sequences (default: 25)")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from affectvlm.arguments import comma_list
 from affectvlm.bundled import DEFAULT_MODEL, load_pretrained
 from affectvlm.data.loading import scan_dataset
 from affectvlm.data.protocols import get_protocol
@@ -41,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", required=True, help="4D dataset folder (e.g. written by make_synthetic.py)")
     parser.add_argument("--layout", default="bu4dfe", help="its layout (default: bu4dfe)")
     parser.add_argument("--folds", type=int, default=5, help="subject-independent folds (default: 5)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds of the head (default: 0,1,2)")
+    parser.add_argument("--seeds", type=comma_list(int), default=[0, 1, 2], help="comma-separated seeds of the head (default: 0,1,2)")
     parser.add_argument("--num-frames", type=int, default=16, help="frames sampled per sequence (default: 16)")
     parser.add_argument("--steps", type=int, default=400, help="head training steps (default: 400)")
     parser.add_argument("--head", choices=("transformer", "attention"), default="transformer",
@@ -104,7 +105,7 @@ def head_settings(args: argparse.Namespace, seed: int = 0) -> HeadTraining:
 def compare_per_seed(args: argparse.Namespace, model, sequences, groups, class_embeds, classes) -> list[dict]:
     """Every seed's cross-validated accuracy of every method, printed as it comes."""
     per_seed = []
-    for seed in [int(value) for value in args.seeds.split(",")]:
+    for seed in args.seeds:
         per_seed.append(cross_validated(model, sequences, groups, head_settings(args, seed), class_embeds, classes))
         print(f"seed {seed}: " + ", ".join(f"{method} {accuracy:.3f}"
                                            for method, accuracy in per_seed[-1]["whole"].items()), flush=True)

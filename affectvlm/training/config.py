@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..arguments import comma_list
 from ..model.losses_affectvlm import LOSS_TERMS
 from ..model.sequences_affectvlm import FRAME_SAMPLINGS
 
@@ -188,9 +189,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         if item.name == "loss_weights":
             kind = parse_loss_weights
         elif item.name in ("labels", "report_to"):
-            kind = lambda text: [piece.strip() for piece in text.split(",") if piece.strip()]  # noqa: E731
+            kind = comma_list()
         elif item.name == "camera_jitter":
-            kind = lambda text: [float(piece) for piece in text.split(",") if piece.strip()]  # noqa: E731
+            kind = comma_list(float)
         elif item.name == "cpu":
             parser.add_argument(option, action="store_true", default=None, help=_HELP[item.name])
             continue

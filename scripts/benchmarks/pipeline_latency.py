@@ -18,6 +18,7 @@ import torch
 from transformers import AutoModel, AutoProcessor, pipeline
 
 import affectvlm
+from affectvlm.arguments import comma_list
 
 ASSETS = Path(affectvlm.__file__).parent / "assets"
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(ASSETS / "default_model"))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-sizes", default="1,4")
+    parser.add_argument("--batch-sizes", type=comma_list(int), default=[1, 4], help="comma-separated batch sizes (default: 1,4)")
     parser.add_argument("--out", default="outputs/benchmarks/pipeline_latency.json")
     args = parser.parse_args()
 
@@ -51,7 +52,7 @@ def main() -> None:
                 model(**processor(meshes=face)).logits.softmax(-1)
 
     results = {"direct_ms_per_face": _median_ms_per_face(direct, len(faces), args.repeats)}
-    for batch_size in map(int, args.batch_sizes.split(",")):
+    for batch_size in args.batch_sizes:
         results[f"pipeline_batch_{batch_size}_ms_per_face"] = _median_ms_per_face(
             lambda: pipe(faces, batch_size=batch_size), len(faces), args.repeats)
     report = {"model": args.model, "faces": len(faces), "repeats": args.repeats, "torch_threads": torch.get_num_threads(),

@@ -27,6 +27,7 @@ import torch
 import trimesh
 
 import affectvlm
+from affectvlm.arguments import comma_list
 from affectvlm.io.vrml import write_vrml
 from affectvlm.model.meshes_affectvlm import FaceMesh, load_mesh
 from affectvlm.model.rendering_affectvlm import DEFAULT_RENDER_BACKEND, check_backend, render_on_backend
@@ -86,21 +87,21 @@ def paired_rates(faces: list[FaceMesh], views, mode: str, size: int, batch: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(ASSETS / "default_model"), help="its processor gives views, mode, size")
-    parser.add_argument("--sizes", default="64,96,128,224")
-    parser.add_argument("--batches", default="1,32")
+    parser.add_argument("--sizes", type=comma_list(int), default=[64, 96, 128, 224], help="view sizes in px (default: 64,96,128,224)")
+    parser.add_argument("--batches", type=comma_list(int), default=[1, 32], help="faces per call (default: 1,32)")
     parser.add_argument("--min-seconds", type=float, default=1.5, help="time each cell at least this long")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per cell (their median ratio is reported)")
-    parser.add_argument("--backends", default=f"{DEFAULT_RENDER_BACKEND},pyrender",
-                        help="the two backends compared, A,B: A's rate over B's is the speedup (default: %(default)s)")
+    parser.add_argument("--backends", type=comma_list(), default=[DEFAULT_RENDER_BACKEND, "pyrender"],
+                        help=f"the two backends compared, A,B: A's rate over B's is the speedup (default: {DEFAULT_RENDER_BACKEND},pyrender)")
     parser.add_argument("--out", default="outputs/benchmarks/render_throughput.json")
     args = parser.parse_args()
-    backends = [check_backend(name) for name in args.backends.split(",")]
+    backends = [check_backend(name) for name in args.backends]
     if len(backends) != 2 or backends[0] == backends[1]:
-        parser.error(f"--backends names two different backends, A,B; got {args.backends!r}")
+        parser.error(f"--backends names two different backends, A,B; got {','.join(args.backends)!r}")
 
     processor = affectvlm.AffectVLMProcessor.from_pretrained(args.model)
     views, mode = processor.view_specs, processor.render_mode
-    sizes, batches = [int(s) for s in args.sizes.split(",")], [int(b) for b in args.batches.split(",")]
+    sizes, batches = args.sizes, args.batches
     if processor.render_size not in sizes:
         sizes.append(processor.render_size)
     with tempfile.TemporaryDirectory() as folder:
