@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from affectvlm.evaluation.evaluate import EvaluationSettings, FoldFaces, evaluate_folds
 from affectvlm.data.loading import load_sample
+from affectvlm.evaluation.evaluate import EvaluationSettings, FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import prepare_face
 from affectvlm.model.prompts_affectvlm import class_prompts
 from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
