@@ -53,10 +53,10 @@ TRAIN = $(PYTHON) scripts/train.py --layout folder --folds 10 --labels anger,dis
 FINE_TUNE = $(TRAIN) --max-steps 1200 --warmup-steps 50
 DEFAULT_MODEL = affectvlm/assets/default_model
 
-default-model: runs/default-temporal/model.safetensors | data/val-heldout/manifest.csv
+default-model: runs/default-temporal/model.safetensors | data/val-recipes/manifest.csv
 	$(PYTHON) scripts/install_default_model.py runs/default-temporal
 	$(PYTHON) scripts/evaluate_heldout.py --model $(DEFAULT_MODEL) --train-dir data/train-scan \
-	  --val-dir data/val-heldout --heldout-dir data/heldout --out hub_card/default_model
+	  --val-dir data/val-recipes --heldout-dir data/heldout --out hub_card/default_model
 	cp runs/default-blend2/test_results.json hub_card/default_model/results.json
 	cp runs/default-blend2/training_curves.png hub_card/default_model/training_curves.png
 	cp runs/default-conv96c/training_curves.png hub_card/default_model/training_curves_base.png
@@ -67,8 +67,8 @@ default-model: runs/default-temporal/model.safetensors | data/val-heldout/manife
 
 data/train-scan/manifest.csv: | $(STAMP)
 	$(TRAINING_FACES) --out $(@D) --faces-per-emotion 3 --variation scan
-data/val-heldout/manifest.csv: | $(STAMP)
-	$(SYNTHETIC) --out $(@D) --subjects 60 --subject-seed-offset 20000 --recipes heldout --variation scan
+data/val-recipes/manifest.csv: | $(STAMP)
+	$(SYNTHETIC) --out $(@D) --subjects 60 --subject-seed-offset 20000 --recipes validation --variation scan
 data/train-blend/manifest.csv: | $(STAMP)
 	$(TRAINING_FACES) --out $(@D) --faces-per-emotion 4 --variation scan-mixed --seed 1
 data/train-blend2/manifest.csv: | $(STAMP)

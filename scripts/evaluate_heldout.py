@@ -1,7 +1,7 @@
 """Score a model on the hard held-out faces, beside two trivial baselines fitted in the same run.
 
     python scripts/evaluate_heldout.py --model affectvlm/assets/default_model --train-dir data/train-scan \\
-        --val-dir data/val-heldout --heldout-dir data/heldout --out outputs/heldout
+        --val-dir data/val-recipes --heldout-dir data/heldout --out outputs/heldout
 
 The held-out faces (written once into --heldout-dir, then reused) have identities, expression recipes and
 crops that no training set uses, poses up to +-15 degrees, noise, millimetres and offsets, in .obj, .ply,

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from affectvlm.synthetic import (
-    EMOTION_RECIPES, SCAN_VARIATION, draw_expression, face_model, rotation_matrix, synthesize_expression,
-    synthesize_face,
+    EMOTION_RECIPES, RECIPE_SPLITS, SCAN_VARIATION, draw_expression, face_model, rotation_matrix,
+    synthesize_expression, synthesize_face,
 )
 from affectvlm.face_template import NARROW_FACE_VERTICES, default_face_alignment
 from affectvlm.model.meshes_affectvlm import FaceMesh
@@ -73,12 +73,20 @@ def test_the_crop_keeps_the_face_region_and_frames_it():
     assert face.faces.max() < len(face.vertices)
 
 
-def test_held_out_recipes_are_never_drawn_for_training():
+def test_each_recipe_split_draws_only_its_own_recipes():
     rng = np.random.default_rng(0)
     for emotion, recipes in EMOTION_RECIPES.items():
-        heldout = {recipe.name for recipe in recipes if recipe.split == "heldout"}
-        assert heldout, emotion
-        drawn = {draw_expression(emotion, "train", rng).recipe.name for _ in range(40)}
-        assert not drawn & heldout
-        assert {draw_expression(emotion, "heldout", rng).recipe.name for _ in range(10)} <= heldout
+        for split in RECIPE_SPLITS:
+            own = {recipe.name for recipe in recipes if recipe.split == split}
+            assert own, (emotion, split)
+            assert {draw_expression(emotion, split, rng).recipe.name for _ in range(40)} == own
 
+
+def test_validation_and_test_recipes_are_new_ways_to_make_an_emotion():
+    """A validation or held-out recipe that repeated a training one (or each other) would score recognition of
+    a seen expression under a new name."""
+    for emotion, recipes in EMOTION_RECIPES.items():
+        if emotion == "neutral":
+            continue
+        units = [frozenset(recipe.units.items()) for recipe in recipes]
+        assert len(set(units)) == len(units), emotion

@@ -43,8 +43,9 @@ DISTRACTOR_UNITS = (14, 18, 22, 28, 29, 33, 45)
 @dataclass(frozen=True)
 class Recipe:
     """One way to make an emotion: action unit -> activation at full intensity. `split` says who may use it:
-    "train" recipes make training faces; "heldout" recipes are kept for validation and testing, so that a
-    score on them measures recognition of a new way to make the emotion."""
+    "train" recipes make training faces; "validation" recipes are for choosing between models and "heldout"
+    ones for the final test, so that a score on either measures recognition of a new way to make the emotion
+    and the test's recipes are not the ones a choice leaned on."""
 
     name: str
     units: dict[int, float]
@@ -52,48 +53,55 @@ class Recipe:
 
 
 # EMFACS prototypes and common variants (AU23 has no shape, AU24 stands in; AU25 "lips part" is a little
-# AU16/AU26). The first recipe of each emotion is its prototype.
+# AU16/AU26). The first recipe of each emotion is its prototype. Within an emotion the order of the recipes of
+# one split is fixed: synthetic data sets draw recipes by their index among their split's.
 EMOTION_RECIPES: dict[str, tuple[Recipe, ...]] = {
     "anger": (
         Recipe("prototype", {4: 1.0, 5: 0.5, 7: 0.8, 24: 0.8, 17: 0.4}),
         Recipe("pressed lips", {4: 1.0, 7: 0.9, 24: 1.0}),
         Recipe("open mouth", {4: 0.9, 5: 0.7, 7: 0.6, 10: 0.7, 16: 0.5, 26: 0.4}),
+        Recipe("funnelled lips", {4: 1.0, 5: 0.6, 7: 0.6, 10: 0.5, 22: 0.5, 26: 0.3}, "validation"),
         Recipe("chin raise", {4: 1.0, 5: 0.6, 7: 0.5, 17: 0.8, 24: 0.5}, "heldout"),
     ),
     "disgust": (
         Recipe("prototype", {9: 1.0, 10: 0.8, 15: 0.4, 17: 0.5}),
         Recipe("nose wrinkle", {9: 1.0, 7: 0.5, 4: 0.4, 16: 0.3}),
         Recipe("upper lip raise", {10: 1.0, 11: 0.6, 17: 0.6, 15: 0.3}),
+        Recipe("nose wrinkle, chin raise", {9: 1.0, 17: 0.8, 7: 0.3}, "validation"),
         Recipe("lower lip down", {9: 0.8, 10: 0.6, 16: 0.5, 26: 0.2, 4: 0.3}, "heldout"),
     ),
     "fear": (
         Recipe("prototype", {1: 0.8, 2: 0.6, 4: 0.6, 5: 1.0, 7: 0.3, 20: 0.9, 26: 0.3}),
         Recipe("closed mouth", {1: 1.0, 2: 0.8, 4: 0.5, 5: 1.0, 20: 0.6}),
         Recipe("stretched mouth", {1: 0.7, 4: 0.7, 5: 0.8, 20: 1.0, 26: 0.5, 16: 0.3}),
+        Recipe("open, unstretched", {1: 0.9, 2: 0.7, 4: 0.6, 5: 1.0, 26: 0.6}, "validation"),
         Recipe("lips part", {1: 0.9, 2: 0.5, 4: 0.6, 5: 0.9, 20: 0.8, 16: 0.4}, "heldout"),
     ),
     "happiness": (
         Recipe("prototype", {6: 0.9, 12: 1.0, 26: 0.15}),
         Recipe("social smile", {12: 1.0}),
         Recipe("laugh", {6: 1.0, 12: 1.0, 26: 0.5, 16: 0.3}),
+        Recipe("dimpled smile", {6: 1.0, 12: 0.7, 14: 0.4}, "validation"),
         Recipe("lips part", {6: 0.8, 12: 0.9, 16: 0.3}, "heldout"),
     ),
     "sadness": (
         Recipe("prototype", {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.6}),
         Recipe("brows", {1: 1.0, 4: 0.8, 15: 0.8}),
         Recipe("mouth", {6: 0.4, 15: 1.0, 17: 0.8, 4: 0.3}),
+        Recipe("brows, upper lip", {1: 1.0, 4: 0.7, 11: 0.6}, "validation"),
         Recipe("upper lip", {1: 0.8, 15: 0.9, 17: 0.4, 11: 0.3, 4: 0.4}, "heldout"),
     ),
     "surprise": (
         Recipe("prototype", {1: 1.0, 2: 1.0, 5: 0.9, 26: 0.8}),
         Recipe("no jaw drop", {1: 1.0, 2: 1.0, 5: 0.8}),
         Recipe("jaw drop", {1: 0.8, 2: 0.9, 26: 1.0}),
+        Recipe("eyes and jaw", {5: 1.0, 26: 0.9}, "validation"),
         Recipe("lips part", {1: 1.0, 2: 0.8, 5: 0.6, 26: 0.5, 16: 0.2}, "heldout"),
     ),
-    "neutral": (Recipe("prototype", {}), Recipe("relaxed", {}, "heldout")),
+    "neutral": (Recipe("prototype", {}), Recipe("at rest", {}, "validation"), Recipe("relaxed", {}, "heldout")),
 }
 EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {emotion: recipes[0].units for emotion, recipes in EMOTION_RECIPES.items()}
-RECIPE_SPLITS = ("train", "heldout")
+RECIPE_SPLITS = ("train", "validation", "heldout")
 INTENSITY_SCALE = {1: 0.25, 2: 0.5, 3: 0.75, 4: 1.0}
 
 
@@ -131,7 +139,7 @@ def prototype_expression(emotion: str, intensity: int | None = None) -> Expressi
 
 def draw_expression(emotion: str, split: str, rng: np.random.Generator,
                     levels: tuple[float, float] = (0.55, 1.0), blend_probability: float = 0.0) -> Expression:
-    """A random recipe of `emotion` among those of `split` ("train" or "heldout") at a uniform random level.
+    """A random recipe of `emotion` among those of `split` (one of RECIPE_SPLITS) at a uniform random level.
 
     With `blend_probability`, that share of faces of an emotion with two or more recipes in the split shows a
     blend of two of them instead (see `blended_recipe`), so a model meets the space between the recipes it

@@ -27,8 +27,9 @@ class SyntheticRequest:
     sample_seed: int = 0  # the per-face variation draw
     texture_size: int = 256  # texture images, pixels (folder layout: 0 writes untextured PLY)
     grid_spacing: float = 1.5  # Bosphorus range grids, millimetres between grid points
-    # "train" / "heldout": faces_per_emotion faces per subject and emotion, each from a random recipe of that
-    # split at a random level (layouts that support it: folder); None: each emotion's prototype per intensity
+    # "train" / "validation" / "heldout": faces_per_emotion faces per subject and emotion, each from a
+    # random recipe of that split at a random level (layouts that support it: folder); None: each emotion's
+    # prototype per intensity
     recipes: str | None = None
     faces_per_emotion: int = 1
 
