@@ -61,10 +61,11 @@ def test_frame_sampling_uniform_and_around_the_apex():
         processor(sequences=[frames[:5], frames[:6]])
 
 
-def test_sequence_augmentation_keeps_each_view_consistent_over_time():
+@pytest.mark.parametrize("render_mode", ["shaded", "normals"])
+def test_sequence_augmentation_keeps_each_view_consistent_over_time(render_mode):
     frame = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     clip = frame.expand(4, 3, 3, 16, 16).clone()  # a still sequence
-    out = augment_sequence(clip, ViewAugmentation(), torch.Generator().manual_seed(1))
+    out = augment_sequence(clip, ViewAugmentation(), torch.Generator().manual_seed(1), render_mode)
     for t in range(1, 4):
         torch.testing.assert_close(out[t], out[0])  # same transform for every frame of a view
     assert not torch.allclose(out[0, 0], out[0, 1])  # views still differ from each other

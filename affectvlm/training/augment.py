@@ -3,7 +3,9 @@
 The paper widens its data by applying flips, rotations, crops and scales differently to each view, so the
 views of one face never share one transform and the shared vision tower cannot key on a fixed framing.
 All image transforms of a view are composed into one affine map and applied with a single `grid_sample`
-(background stays black, as rendered). Randomness comes from an explicit `torch.Generator`, so a run that
+(background stays black, as rendered). In normal maps the colours are directions, so they are turned with
+the image (`turn_normals`): a mirrored or rolled normal map is then the one the mirrored or rolled face
+draws, not a picture no face could give. Randomness comes from an explicit `torch.Generator`, so a run that
 seeds it per (epoch, sample) replays exactly after a resume.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+IMAGE_Y_DOWN = torch.diag(torch.tensor([1.0, -1.0]))  # camera-space y points up, image rows run down
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,21 @@ def transform_views(views: torch.Tensor, affines: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(views, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def turn_normals(views: torch.Tensor, affines: torch.Tensor) -> torch.Tensor:
+    """Normal-map views ((V, 3k, H, W): k pictures of n * 0.5 + 0.5 on a black background, e.g. a view's
+    frames) whose normals turn as their view's warp turns the picture: a mirror negates x, a roll turns
+    (x, y). The warp moves content by the inverse of the affine's rotation part, which is its transpose;
+    crops and zooms change no direction."""
+    linear = affines[:, :, :2].to(views.device, views.dtype)
+    rotation = linear / torch.linalg.det(linear).abs().sqrt()[:, None, None]
+    flip_y = IMAGE_Y_DOWN.to(views.device, views.dtype)
+    turn = flip_y @ rotation.transpose(1, 2) @ flip_y
+    pictures = views.unflatten(1, (-1, 3))
+    planar = torch.einsum("vij,vkjhw->vkihw", turn, pictures[:, :, :2] * 2 - 1) * 0.5 + 0.5
+    foreground = pictures[:, :, 2:] > 0  # a drawn normal faces the camera, so its z colour is at least 0.5
+    return torch.cat([torch.where(foreground, planar, pictures[:, :, :2]), pictures[:, :, 2:]], dim=2).flatten(1, 2)
+
+
 def mix_views(views: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
     """View dropout (a view replaced by a copy of another, kept, view) and view shuffle, for one face."""
     count = views.shape[0]
@@ -81,18 +99,23 @@ def mix_views(views: torch.Tensor, augmentation: ViewAugmentation, generator: to
     return views
 
 
-def augment_face(views: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
-    """All augmentations for one face's (V, C, H, W) float views in [0, 1]: per-view warps, then mixing."""
+def augment_face(views: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator,
+                 render_mode: str) -> torch.Tensor:
+    """All augmentations for one face's (V, C, H, W) float views in [0, 1], drawn in `render_mode`: per-view
+    warps (normal maps' colours turned with them), then mixing."""
     if augmentation.is_identity:
         return views
     affines = torch.stack([view_affine(augmentation, generator) for _ in range(views.shape[0])])
+    if render_mode == "normals":
+        views = turn_normals(views, affines)
     return mix_views(transform_views(views, affines), augmentation, generator)
 
 
-def augment_sequence(frames: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator) -> torch.Tensor:
+def augment_sequence(frames: torch.Tensor, augmentation: ViewAugmentation, generator: torch.Generator,
+                     render_mode: str) -> torch.Tensor:
     """A 4D face's (T, V, C, H, W) views: each view draws its own transform, the same for all of its frames
     (a camera does not jump between frames), and view mixing is the same for every frame."""
     count, views, channels, height, width = frames.shape
     stacked = frames.permute(1, 0, 2, 3, 4).reshape(views, count * channels, height, width)
-    stacked = augment_face(stacked, augmentation, generator)
+    stacked = augment_face(stacked, augmentation, generator, render_mode)
     return stacked.reshape(views, count, channels, height, width).permute(1, 0, 2, 3, 4)

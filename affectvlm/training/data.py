@@ -76,7 +76,7 @@ class RenderedFaces(Dataset):
             raise ValueError(f"{row['key']}: a sequence of {len(frames)} frames in a 3D dataset")
         seed = self.item_seed(index)
         views = augment_face(unit_pixels(frames[0], self.processor.pixel_size), self.augmentation,
-                             torch.Generator().manual_seed(seed))
+                             torch.Generator().manual_seed(seed), self.processor.render_mode)
         return self._item(row, self.processor.normalize_pixels(views), seed)
 
 
@@ -111,7 +111,8 @@ class RenderedSequences(RenderedFaces):
         else:
             chosen = sample_frame_indices(len(frames), self.num_frames, jitter=jitter)
             clip = torch.stack([unit_pixels(frames[index], size) for index in chosen])
-        clip = augment_sequence(clip, self.augmentation, torch.Generator().manual_seed(seed))
+        clip = augment_sequence(clip, self.augmentation, torch.Generator().manual_seed(seed),
+                                self.processor.render_mode)
         return self._item(row, self.processor.normalize_pixels(clip), seed)
 
 

@@ -120,6 +120,6 @@ class RenderingCollator(PromptCollator):
         images = render_prepared_faces(prepared, self.settings, views, as_tensor=True)
         size = self.processor.pixel_size
         for item, face, generator in zip(items, images, generators):
-            face = augment_face(unit_pixels(face, size), self.augmentation, generator)
+            face = augment_face(unit_pixels(face, size), self.augmentation, generator, self.processor.render_mode)
             item["pixel_values"] = self.processor.normalize_pixels(face)
         return super().__call__(items)
