@@ -23,12 +23,13 @@ from affectvlm.arguments import comma_list
 from affectvlm.data.emotions import EMOTIONS_WITH_NEUTRAL
 from affectvlm.data.registry import get_layout
 from affectvlm.synthetic import (
-    CAPTURED_DYNAMICS, DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, RECIPE_SPLITS, SCAN_VARIATION, SEQUENCE_SUBJECT_SEED_OFFSET,
-    DatasetRequest, SyntheticRequest, write_synthetic_dataset,
+    CAPTURED_DYNAMICS, DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, PARTIAL_SCAN_VARIATION, RECIPE_SPLITS,
+    SCAN_VARIATION, SEQUENCE_SUBJECT_SEED_OFFSET, DatasetRequest, SyntheticRequest, write_synthetic_dataset,
 )
 from affectvlm.synthetic.writers import WRITERS
 
-VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION, "scan-mixed": MIXED_SCAN_VARIATION}
+VARIATIONS = {"on": DEFAULT_VARIATION, "off": NO_VARIATION, "scan": SCAN_VARIATION, "scan-mixed": MIXED_SCAN_VARIATION,
+              "scan-partial": PARTIAL_SCAN_VARIATION}
 DYNAMICS = {"posed": None, "captured": CAPTURED_DYNAMICS}
 
 
@@ -62,7 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variation", choices=sorted(VARIATIONS), default="on",
                         help="per-face variation: jitter, asymmetry, pose, scan noise, crops; 'scan' adds face-region "
                              "crops with rough borders, holes and more pose; 'scan-mixed' also blends two recipes of an "
-                             "emotion in half the faces (default: on)")
+                             "emotion in half the faces; 'scan-partial' also shows a third of the recipes on the upper "
+                             "or lower half of the face only (default: on)")
     parser.add_argument("--recipes", choices=RECIPE_SPLITS, default=None,
                         help="folder layout: draw each face from a random expression recipe of this split at a random "
                              "level, instead of each emotion's prototype per intensity (default: prototypes)")

@@ -20,6 +20,7 @@ from affectvlm.synthetic import (
     expression_envelope,
     expression_weights,
     face_model,
+    partial_recipe,
     subject_attributes,
     synthesize_face,
     synthesize_sequence,
@@ -112,6 +113,23 @@ def test_sequence_goes_neutral_onset_apex_offset_neutral():
     assert chin[len(frames) // 2] < chin[0] - 0.3 and abs(chin[-1] - chin[0]) < 0.3
     with pytest.raises(ValueError, match="at least"):
         expression_envelope(3)
+
+
+def test_partial_faces_show_one_half_of_a_training_recipe():
+    rng = np.random.default_rng(4)
+    prototype = EMOTION_RECIPES["fear"][0]
+    drawn = [draw_expression("fear", "train", rng, partial_probability=1.0).recipe for _ in range(30)]
+    halves = {recipe.name.split(" face of ")[0] for recipe in drawn}
+    assert halves == {"upper", "lower"} and all(recipe.split == "train" for recipe in drawn)
+    upper = partial_recipe(prototype, "upper")
+    assert upper.units == {1: 0.8, 2: 0.6, 4: 0.6, 5: 1.0, 7: 0.3}
+    assert partial_recipe(prototype, "lower").units == {20: 0.9, 26: 0.3}
+    # a recipe on one half only ("social smile": AU12) is always shown whole
+    social = [draw_expression("happiness", "train", np.random.default_rng(seed), partial_probability=1.0).recipe
+              for seed in range(30)]
+    assert "social smile" in {recipe.name for recipe in social}
+    with pytest.raises(ValueError, match="half"):
+        partial_recipe(prototype, "left")
 
 
 def test_blended_faces_mix_two_training_recipes_of_their_emotion():

@@ -14,7 +14,7 @@ from .attributes import AGE_GROUPS, GENDERS, subject_attributes
 from .dynamics import CAPTURED_DYNAMICS, SequenceDynamics
 from .expressions import (
     EMOTION_PROTOTYPES, EMOTION_RECIPES, INTENSITY_SCALE, RECIPE_SPLITS, Expression, Recipe, blended_recipe,
-    draw_expression, expression_weights, prototype_expression, recipe_weights,
+    draw_expression, expression_weights, partial_recipe, prototype_expression, recipe_weights,
 )
 from .face_model import face_model, identity_coefficients
 from .faces import synthesize_expression, synthesize_face
@@ -22,14 +22,17 @@ from .request import DatasetRequest, SyntheticRequest
 from .sequences import (
     SEQUENCE_PHASES, SEQUENCE_SUBJECT_SEED_OFFSET, SequenceClip, expression_envelope, synthesize_sequence,
 )
-from .variation import DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, SCAN_VARIATION, Variation, rotation_matrix
+from .variation import (
+    DEFAULT_VARIATION, MIXED_SCAN_VARIATION, NO_VARIATION, PARTIAL_SCAN_VARIATION, SCAN_VARIATION, Variation,
+    rotation_matrix,
+)
 from .writing import write_synthetic_dataset
 
 __all__ = [
     "AGE_GROUPS", "CAPTURED_DYNAMICS", "DEFAULT_VARIATION", "EMOTION_PROTOTYPES", "EMOTION_RECIPES", "GENDERS", "INTENSITY_SCALE",
-    "MIXED_SCAN_VARIATION", "NO_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
+    "MIXED_SCAN_VARIATION", "NO_VARIATION", "PARTIAL_SCAN_VARIATION", "RECIPE_SPLITS", "SCAN_VARIATION", "SEQUENCE_PHASES",
     "SEQUENCE_SUBJECT_SEED_OFFSET", "DatasetRequest", "SequenceClip", "SequenceDynamics", "Expression", "Recipe",
     "SyntheticRequest", "Variation", "blended_recipe", "draw_expression", "expression_envelope", "expression_weights", "face_model",
-    "identity_coefficients", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",
+    "identity_coefficients", "partial_recipe", "prototype_expression", "recipe_weights", "rotation_matrix", "subject_attributes",
     "synthesize_expression", "synthesize_face", "synthesize_sequence", "write_synthetic_dataset",
 ]

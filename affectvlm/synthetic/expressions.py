@@ -38,6 +38,9 @@ ACTION_UNIT_SHAPES: dict[int, tuple[str, ...]] = {
 }
 # Units that belong to no emotion recipe here: talking, blinking, chewing. They are mixed in as distractors.
 DISTRACTOR_UNITS = (14, 18, 22, 28, 29, 33, 45)
+# Brows, eyes and cheeks; every other unit moves the nose, mouth or jaw.
+UPPER_FACE_UNITS = frozenset({1, 2, 4, 5, 6, 7, 45})
+FACE_HALVES = ("upper", "lower")
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,15 @@ def prototype_expression(emotion: str, intensity: int | None = None) -> Expressi
 
 
 def draw_expression(emotion: str, split: str, rng: np.random.Generator,
-                    levels: tuple[float, float] = (0.55, 1.0), blend_probability: float = 0.0) -> Expression:
+                    levels: tuple[float, float] = (0.55, 1.0), blend_probability: float = 0.0,
+                    partial_probability: float = 0.0) -> Expression:
     """A random recipe of `emotion` among those of `split` (one of RECIPE_SPLITS) at a uniform random level.
 
     With `blend_probability`, that share of faces of an emotion with two or more recipes in the split shows a
     blend of two of them instead (see `blended_recipe`), so a model meets the space between the recipes it
-    trains on and not only its corners."""
+    trains on and not only its corners. With `partial_probability`, that share shows the recipe on one half
+    of the face only (see `partial_recipe`), so that each half's signs of the emotion are learned on their
+    own and a new recipe that keeps only one of them is still read."""
     if split not in RECIPE_SPLITS:
         raise ValueError(f"recipe split must be one of {RECIPE_SPLITS}, got {split!r}")
     checked_intensity(emotion, None)
@@ -151,8 +157,23 @@ def draw_expression(emotion: str, split: str, rng: np.random.Generator,
     level = 0.0 if emotion == "neutral" else float(rng.uniform(*levels))
     if blend_probability > 0 and len(recipes) > 1 and rng.random() < blend_probability:
         first, second = rng.choice(len(recipes), size=2, replace=False)
-        return Expression(emotion, blended_recipe(recipes[first], recipes[second], float(rng.random())), level)
-    return Expression(emotion, recipes[int(rng.integers(len(recipes)))], level)
+        recipe = blended_recipe(recipes[first], recipes[second], float(rng.random()))
+    else:
+        recipe = recipes[int(rng.integers(len(recipes)))]
+    if partial_probability > 0:
+        halves = [partial_recipe(recipe, half) for half in FACE_HALVES]
+        if all(half.units for half in halves) and rng.random() < partial_probability:
+            recipe = halves[int(rng.integers(2))]
+    return Expression(emotion, recipe, level)
+
+
+def partial_recipe(recipe: Recipe, half: str) -> Recipe:
+    """The units of `recipe` on one half of the face ("upper": brows, eyes, cheeks; "lower": the rest)."""
+    if half not in FACE_HALVES:
+        raise ValueError(f"half must be one of {FACE_HALVES}, got {half!r}")
+    units = {unit: activation for unit, activation in recipe.units.items()
+             if (unit in UPPER_FACE_UNITS) == (half == "upper")}
+    return Recipe(f"{half} face of {recipe.name}", units, recipe.split)
 
 
 def blended_recipe(first: Recipe, second: Recipe, share: float) -> Recipe:

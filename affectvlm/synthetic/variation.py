@@ -30,6 +30,7 @@ class Variation:
     region_crop_probability: float = 0.0  # chance that only a face region (a rough ellipsoid) is kept
     hole_rate: float = 0.0  # expected number of holes (missing patches, as under specular or dark skin)
     recipe_blending: float = 0.0  # share of random-recipe faces that blend two recipes of their emotion
+    partial_recipes: float = 0.0  # share of random-recipe faces that show their recipe on one half of the face
 
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -42,6 +43,8 @@ SCAN_VARIATION = Variation(intensity_jitter=0.25, asymmetry=0.25, extra_unit_rat
 # The same scans with more ways to make each emotion: half the random-recipe faces blend two recipes of their
 # emotion (the default model's fine-tuning faces).
 MIXED_SCAN_VARIATION = dataclasses.replace(SCAN_VARIATION, recipe_blending=0.5)
+# And a third of them show their recipe on the upper or the lower half of the face only.
+PARTIAL_SCAN_VARIATION = dataclasses.replace(MIXED_SCAN_VARIATION, partial_recipes=0.3)
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Rotation matrix from degrees: yaw about y, pitch about x, roll about z."""

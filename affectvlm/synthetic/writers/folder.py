@@ -39,8 +39,9 @@ def _expressions(subject_seed: int, request: SyntheticRequest) -> list:
             expressions += [prototype_expression(emotion, intensity) for intensity in intensities]
             continue
         rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), request.sample_seed, 11])
-        blending = request.variation.recipe_blending
-        expressions += [draw_expression(emotion, request.recipes, rng, blend_probability=blending)
+        variation = request.variation
+        expressions += [draw_expression(emotion, request.recipes, rng, blend_probability=variation.recipe_blending,
+                                        partial_probability=variation.partial_recipes)
                         for _ in range(request.faces_per_emotion)]
     return expressions
 
