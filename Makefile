@@ -88,7 +88,7 @@ runs/default-blend2/best/model.safetensors: runs/default-blend/best/model.safete
 runs/default-temporal/model.safetensors: runs/default-blend2/best/model.safetensors | data/captured-bu4dfe
 	$(PYTHON) scripts/install_default_model.py runs/default-blend2/best
 	$(PYTHON) scripts/train_temporal_head.py --model $(DEFAULT_MODEL) --data-dir data/captured-bu4dfe \
-	  --out outputs/temporal --install runs/default-temporal
+	  --cache-dir data/cache --render-workers 2 --out outputs/temporal --install runs/default-temporal
 	cp outputs/temporal/temporal_results.json outputs/temporal/temporal_results.png hub_card/experiments/temporal/
 
 clean:

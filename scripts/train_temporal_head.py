@@ -25,11 +25,13 @@ import torch
 
 from affectvlm.arguments import comma_list
 from affectvlm.bundled import DEFAULT_MODEL, load_pretrained
+from affectvlm.data.cache import CacheBuild
 from affectvlm.data.loading import scan_dataset
 from affectvlm.data.protocols import get_protocol
 from affectvlm.data.registry import get_layout
 from affectvlm.evaluation.plots import plot_method_bars
 from affectvlm.hub.export import TRAINING_SUMMARY
+from affectvlm.training.config import DEFAULT_CACHE
 from affectvlm.evaluation.temporal_head import (
     METHODS, EmbeddedSequence, HeadTraining, count_hits, embed_sequences, fit_temporal_head, summarise,
     with_temporal_head,
@@ -48,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--head", choices=("transformer", "attention"), default="transformer",
                         help="the head: a temporal transformer that reads the frames in order, or a learned "
                              "score per frame (attention) (default: transformer)")
+    parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE),
+                        help=f"where the rendered frames are cached (default: {DEFAULT_CACHE})")
+    parser.add_argument("--render-workers", type=int, help="processes rendering the frames (default: all cores)")
     parser.add_argument("--out", default="outputs/temporal", help="results folder (default: outputs/temporal)")
     parser.add_argument("--install", help="save the model with a head trained on every sequence here")
     return parser.parse_args(argv)
@@ -63,7 +68,8 @@ def embedded_dataset(args: argparse.Namespace, model, processor, samples) -> lis
         stored = torch.load(cache, weights_only=False)
         if stored["identity"] == identity:
             return stored["sequences"]
-    sequences = embed_sequences(model, processor, samples, model.config.label2id)
+    build = CacheBuild(args.cache_dir, args.layout, args.render_workers)
+    sequences = embed_sequences(model, processor, samples, model.config.label2id, build)
     cache.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"identity": identity, "sequences": sequences}, cache)
     return sequences

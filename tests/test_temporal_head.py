@@ -10,8 +10,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from affectvlm.bundled import load_pretrained
+from affectvlm.data.cache import CacheBuild
+from affectvlm.data.loading import scan_dataset
 from affectvlm.evaluation.temporal_head import (
-    METHODS, EmbeddedSequence, HeadTraining, count_hits, fit_temporal_head, method_predictions,
+    METHODS, EmbeddedSequence, HeadTraining, count_hits, embed_sequences, fit_temporal_head, method_predictions,
 )
 from affectvlm.model.pooling_affectvlm import AffectVLMViewFusion
 
@@ -82,6 +84,20 @@ def test_the_frame_cache_is_kept_for_a_new_head_and_dropped_for_a_new_tower():
         assert train_temporal_head.frame_encoder_fingerprint(model, processor) != before
 
 
+def test_frames_rendered_by_the_cache_workers_embed_as_the_processor_embeds_them(captured_bu4dfe, tmp_path):
+    model, processor = tiny_model_and_processor()
+    samples = sorted(scan_dataset(captured_bu4dfe, "bu4dfe"), key=lambda sample: sample.key)[:3]
+    build = CacheBuild(tmp_path / "cache", "bu4dfe", workers=2, progress=False)
+    sequences = embed_sequences(model, processor, samples, model.config.label2id, build)
+    assert [sequence.key for sequence in sequences] == [sample.key for sample in samples]
+    for sample, sequence in zip(samples, sequences):
+        with torch.no_grad():
+            direct = model.get_face_features(processor(meshes=list(sample.files))["pixel_values"])
+        assert sequence.subject == sample.subject and sequence.label == model.config.label2id[sample.label]
+        assert sequence.frames.shape == direct.shape == (len(sample.files), model.config.projection_dim)
+        assert torch.allclose(sequence.frames, direct, atol=1e-6)
+
+
 def _script():
     spec = importlib.util.spec_from_file_location("train_temporal_head", SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -98,7 +114,8 @@ def test_the_script_compares_the_methods_per_seed_and_installs_a_head_that_leave
     out, installed = tmp_path / "out", tmp_path / "with-head"
     assert train_temporal_head.main([
         "--model", str(tmp_path / "model"), "--data-dir", str(captured_bu4dfe), "--folds", "2", "--seeds", "0,1",
-        "--steps", "3", "--num-frames", "4", "--out", str(out), "--install", str(installed)]) == 0
+        "--steps", "3", "--num-frames", "4", "--out", str(out), "--install", str(installed),
+        "--cache-dir", str(tmp_path / "cache"), "--render-workers", "0"]) == 0
     results = json.loads((out / "temporal_results.json").read_text())
     assert results["num_sequences"] == 8 and len(results["per_seed"]) == 2
     assert set(results["summary"]) == {"whole", "first half"}

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from tqdm.auto import tqdm
 
+from ..data.cache import CacheBuild, RenderSettings, build_rendered_dataset, row_views
 from ..model.pooling_affectvlm import frame_pooling
-from ..model.processing_affectvlm import sample_frame_indices
+from ..model.processing_affectvlm import sample_frame_indices, unit_pixels
 from .metrics import mean_std
 
 METHODS = ("temporal head", "mean", "vote", "expressive vote", "oracle frame")
@@ -57,20 +59,24 @@ class HeadTraining:
 
 
 @torch.no_grad()
-def embed_frames(model, processor, files: Sequence[str], chunk: int = 16) -> torch.Tensor:
-    """(frames, dim) unit-norm face embeddings of a sequence's frame files, through the processor (readers,
-    face alignment, renderer) and the frozen model's 3D path, `chunk` frames at a time."""
-    parts = []
-    for start in range(0, len(files), chunk):
-        parts.append(model.get_face_features(processor(meshes=list(files[start:start + chunk]))["pixel_values"]))
-    return torch.cat(parts)
+def embed_frames(model, processor, frames: Sequence[Sequence[Image.Image]], chunk: int = 16) -> torch.Tensor:
+    """(frames, dim) unit-norm face embeddings of a sequence's rendered frames (each a list of its views, as the
+    rendered cache holds them), through the processor's pixel path and the frozen model's 3D path, `chunk`
+    frames at a time."""
+    pixels = processor.normalize_pixels(torch.stack([unit_pixels(views, processor.pixel_size) for views in frames]))
+    return torch.cat([model.get_face_features(part) for part in pixels.split(chunk)])
 
 
-def embed_sequences(model, processor, samples: Sequence, label_index: dict[str, int]) -> list[EmbeddedSequence]:
-    """Every sample (a FaceSample of a sequence layout) embedded frame by frame, with a progress bar."""
-    return [EmbeddedSequence(sample.key, label_index[sample.label], sample.subject,
-                             embed_frames(model, processor, sample.files))
-            for sample in tqdm(samples, desc="embedding frames", unit="sequence")]
+def embed_sequences(model, processor, samples: Sequence, label_index: dict[str, int],
+                    build: CacheBuild) -> list[EmbeddedSequence]:
+    """Every sample (a FaceSample of a sequence layout) embedded frame by frame. The frames are read, aligned
+    and rendered by `build`'s worker processes into the rendered cache (which a later run reuses), as training
+    renders its faces: that is most of the work, the embedding a small part."""
+    rendered = build_rendered_dataset(samples, RenderSettings.from_processor(processor), build)
+    views = len(processor.views)
+    return [EmbeddedSequence(row["key"], label_index[row["label"]], row["subject"],
+                             embed_frames(model, processor, row_views(row, views)))
+            for row in tqdm(rendered, desc="embedding frames", unit="sequence")]
 
 
 def _sampled(sequence: EmbeddedSequence, num_frames: int, first_half: bool = False,
