@@ -25,6 +25,7 @@ from affectvlm.synthetic import (
     synthesize_face,
     synthesize_sequence,
 )
+from affectvlm.synthetic.writers.common import bnd_landmarks
 
 
 def test_same_seeds_give_the_same_face_and_other_seeds_differ():
@@ -155,3 +156,20 @@ def test_only_the_mixed_scan_variation_blends():
         names = {draw_expression("fear", "train", rng, blend_probability=variation.recipe_blending).recipe.name
                  for _ in range(40)}
         assert any(name.startswith("blend of") for name in names) == blends
+
+
+def test_bnd_landmarks_snap_the_face_landmarks_then_spread_the_rest_by_farthest_points():
+    face = synthesize_face(3, "surprise", 4, variation=SCAN_VARIATION, sample_seed=2)  # a cropped, noisy scan
+    indices, points = bnd_landmarks(face, count=90)
+    vertices = np.asarray(face.vertices, dtype=np.float64)
+
+    def squared(point: np.ndarray) -> np.ndarray:
+        return ((vertices - point) ** 2).sum(axis=1)
+
+    own = len(face.landmarks)
+    assert indices[:own].tolist() == [int(np.argmin(squared(point))) for point in face.landmarks]
+    distance = np.min([squared(vertices[index]) for index in indices[:own]], axis=0)
+    for index in indices[own:]:  # each added vertex is the one farthest from those chosen before it
+        assert distance[index] == distance.max()
+        distance = np.minimum(distance, squared(vertices[index]))
+    assert len(set(indices.tolist())) == 90 and np.array_equal(points, vertices[indices])
