@@ -22,15 +22,16 @@ def test_held_out_faces_come_in_every_format_with_new_identities_and_recipes(tmp
         assert np.abs(mesh.vertices).max() > 50  # millimetres, somewhere in space
 
 
-def _face(label, fmt):
-    return HeldoutFace("f", label, 1, "r", "heldout", "full head", fmt, (0.0, 0.0, 0.0))
+def _face(label, fmt, path="f"):
+    return HeldoutFace(path, label, 1, "r", "heldout", "full head", fmt, (0.0, 0.0, 0.0))
 
 
 def test_a_refused_face_counts_as_wrong_and_groups_are_scored_apart():
-    faces = [_face("a", ".obj"), _face("b", ".ply"), _face("b", ".ply")]
+    faces = [_face("a", ".obj", "f1.obj"), _face("b", ".ply", "f2.ply"), _face("b", ".ply", "f3.ply")]
     scores = summarise([0, 1, 1], [0, 1, -1], faces, ["a", "b"])
     assert scores["accuracy"] == 2 / 3 and scores["refused_as_not_a_face"] == 1
     assert scores["by_format"][".obj"]["accuracy"] == 1.0 and scores["by_format"][".ply"]["accuracy"] == 0.5
+    assert scores["predictions"] == {"f1.obj": "a", "f2.ply": "b", "f3.ply": None}  # each face's, to cross groups
 
 
 def test_six_class_accuracy_leaves_neutral_out_of_the_choice():

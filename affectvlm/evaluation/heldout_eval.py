@@ -81,12 +81,15 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
 
 def summarise(truth: Sequence[int], predicted: Sequence[int], faces: Sequence[HeldoutFace],
               labels: Sequence[str]) -> dict[str, Any]:
-    """Accuracy with its interval, per-class metrics, the confusion matrix, and accuracy per group."""
+    """Accuracy with its interval, per-class metrics, the confusion matrix, accuracy per group, and each face's
+    predicted label (None: refused), by path: the groups are dealt together (a format's faces lean to one
+    recipe split), so a reader may need to cross them."""
     correct = [int(t == p) for t, p in zip(truth, predicted)]
     scored = [(t, p) for t, p in zip(truth, predicted) if p >= 0]
     metrics = classification_metrics([t for t, _ in scored], [p for _, p in scored], labels)
     metrics.update(num_samples=len(truth), accuracy=float(np.mean(correct)), refused_as_not_a_face=len(truth) - len(scored),
-                   accuracy_95ci=wilson_interval(sum(correct), len(correct)))
+                   accuracy_95ci=wilson_interval(sum(correct), len(correct)),
+                   predictions={face.path: labels[p] if p >= 0 else None for face, p in zip(faces, predicted)})
     for group in GROUPS:
         values = sorted({getattr(face, group) for face in faces})
         metrics[f"by_{group}"] = {
@@ -192,10 +195,10 @@ def evaluate_heldout(run: HeldoutEvaluation) -> dict[str, Any]:
         report["model_scores"]["six_class_accuracy"] = six_class_accuracy(truth, probabilities, faces_in_labels,
                                                                           labels)
     for kind, result in baseline_scores(run.baselines, faces, labels, processor.alignment, run.workers).items():
-        used = result.pop("faces")
+        used, probe_predicted = result.pop("faces"), result.pop("predicted")
         chosen = [faces[i] for i in used]
         report[f"baseline_{kind}"] = {**result, **summarise([labels.index(f.label) for f in chosen],
-                                                              result.pop("predicted"), chosen, labels)}
+                                                              probe_predicted, chosen, labels)}
         # the model on exactly the faces this baseline could score (the vertex probe needs the full topology)
         model_correct = sum(predicted[i] == truth[i] for i in used)
         report[f"baseline_{kind}"]["model_on_the_same_faces"] = {
