@@ -41,8 +41,9 @@ test: system-deps $(STAMP)
 # The bundled default model from nothing, in one command: synthetic faces, a base run, fine-tuning on blended
 # recipes (two rounds), the 4D temporal head, the hard held-out evaluation with its baselines, the card. 77 min
 # on a 2-core CPU, timed end to end from a clean clone (hub_card/default_model/README.md gives each step and its
-# time). Every step's output is a target, so a stopped run goes on from the last finished step (a data set is done when its manifest is
-# written; the folder of a stopped one is written again). It replaces affectvlm/assets/default_model.
+# time). Every step's output is a target, so a stopped run goes on from the last finished step (a data set is
+# done when its manifest is written; the folder of a stopped one is written again). It replaces
+# affectvlm/assets/default_model.
 SYNTHETIC = $(PYTHON) scripts/make_synthetic.py --layout folder --texture-size 0 --workers 2 --overwrite
 TRAINING_FACES = $(SYNTHETIC) --subjects 300 --subject-seed-offset 1000 --recipes train
 TRAIN = $(PYTHON) scripts/train.py --layout folder --folds 10 --labels anger,disgust,fear,happiness,sadness,surprise,neutral \

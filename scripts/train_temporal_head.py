@@ -30,12 +30,12 @@ from affectvlm.data.loading import scan_dataset
 from affectvlm.data.protocols import get_protocol
 from affectvlm.data.registry import get_layout
 from affectvlm.evaluation.plots import plot_method_bars
-from affectvlm.hub.export import TRAINING_SUMMARY
-from affectvlm.training.config import DEFAULT_CACHE
 from affectvlm.evaluation.temporal_head import (
     METHODS, EmbeddedSequence, HeadTraining, count_hits, embed_sequences, fit_temporal_head, summarise,
     with_temporal_head,
 )
+from affectvlm.hub.export import TRAINING_SUMMARY
+from affectvlm.training.config import DEFAULT_CACHE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
