@@ -39,7 +39,7 @@ test: system-deps $(STAMP)
 	$(PYTHON) -m pytest -q
 
 # The bundled default model from nothing, in one command: synthetic faces, a base run, fine-tuning on blended
-# recipes (two rounds), the 4D temporal head, the hard held-out evaluation with its baselines, the card. 77 min
+# recipes (two rounds), the 4D temporal head, the hard held-out evaluation with its baselines, the card. 59 min
 # on a 2-core CPU, timed end to end from a clean clone (hub_card/default_model/README.md gives each step and its
 # time). Every step's output is a target, so a stopped run goes on from the last finished step (a data set is
 # done when its manifest is written; the folder of a stopped one is written again). It replaces
