@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from ..data.cache import CacheBuild, RenderSettings, build_rendered_dataset, row_views
 from ..model.pooling_affectvlm import frame_pooling
-from ..model.processing_affectvlm import sample_frame_indices, unit_pixels
+from ..model.processing_affectvlm import sample_frame_indices
 from .metrics import mean_std
 
 METHODS = ("temporal head", "mean", "vote", "expressive vote", "oracle frame")
@@ -63,8 +63,7 @@ def embed_frames(model, processor, frames: Sequence[Sequence[Image.Image]], chun
     """(frames, dim) unit-norm face embeddings of a sequence's rendered frames (each a list of its views, as the
     rendered cache holds them), through the processor's pixel path and the frozen model's 3D path, `chunk`
     frames at a time."""
-    pixels = processor.normalize_pixels(torch.stack([unit_pixels(views, processor.pixel_size) for views in frames]))
-    return torch.cat([model.get_face_features(part) for part in pixels.split(chunk)])
+    return torch.cat([model.get_face_features(part) for part in processor.pixel_values(frames).split(chunk)])
 
 
 def embed_sequences(model, processor, samples: Sequence, label_index: dict[str, int],
