@@ -3,11 +3,13 @@ are computed as their docstrings say."""
 
 import numpy as np
 
+from affectvlm.bundled import DEFAULT_MODEL, load_pretrained
 from affectvlm.evaluation.baselines import LinearProbe, fit_probe
 from affectvlm.evaluation.heldout import FORMATS, HeldoutFace, read_heldout_index, write_heldout_faces
-from affectvlm.evaluation.heldout_eval import six_class_accuracy, summarise, wilson_interval
+from affectvlm.evaluation.heldout_eval import BaselineData, baseline_scores, six_class_accuracy, summarise, wilson_interval
 from affectvlm.hub.card import heldout_tables, percent
 from affectvlm.model.meshes_affectvlm import load_mesh
+from affectvlm.synthetic import DatasetRequest, SyntheticRequest, write_synthetic_dataset
 
 
 def test_held_out_faces_come_in_every_format_with_new_identities_and_recipes(tmp_path):
@@ -20,6 +22,20 @@ def test_held_out_faces_come_in_every_format_with_new_identities_and_recipes(tmp
         mesh = load_mesh(face.path)
         assert len(mesh.faces) > 1000
         assert np.abs(mesh.vertices).max() > 50  # millimetres, somewhere in space
+
+
+def test_a_baseline_that_can_read_no_test_face_is_left_out_not_a_crash(tmp_path):
+    emotions = ("happiness", "anger")
+    for name, offset in (("train", 0), ("val", 100)):
+        write_synthetic_dataset(DatasetRequest(tmp_path / name, "folder", 2, SyntheticRequest(
+            emotions=emotions, texture_size=0, recipes="train", faces_per_emotion=2), subject_seed_offset=offset))
+    faces = write_heldout_faces(tmp_path / "test", subjects=1, emotions=emotions)
+    data = BaselineData(str(tmp_path / "train"), str(tmp_path / "val"), num_faces=8)
+    alignment = load_pretrained(DEFAULT_MODEL)[1].alignment  # the registration the baselines' pixels need
+    cut_faces = [face for face in faces if face.crop != "full head"]  # another topology: no vertex features
+    assert set(baseline_scores(data, faces, emotions, alignment, workers=1)) == {"pixels", "vertices"}
+    only_pixels = baseline_scores(data, cut_faces, emotions, alignment, workers=1)
+    assert set(only_pixels) == {"pixels"} and len(only_pixels["pixels"]["predicted"]) == len(cut_faces)
 
 
 def _face(label, fmt, path="f"):

@@ -168,10 +168,11 @@ def baseline_scores(data: BaselineData, faces: Sequence[HeldoutFace], labels: Se
             return (np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])) if rows else None
         fit_set = table(train_features, [s.label for s in train])
         val_set = table(val_features, [s.label for s in validation])
-        if fit_set is None or val_set is None:
+        # the vertex probe reads only the face model's full topology: faces of another mesh leave it out
+        usable = [i for i, f in enumerate(test_features) if getattr(f, kind) is not None]
+        if fit_set is None or val_set is None or not usable:
             continue
         probe, strengths = fit_probe(fit_set, val_set, len(labels))
-        usable = [i for i, f in enumerate(test_features) if getattr(f, kind) is not None]
         predicted = probe.predict(np.stack([getattr(test_features[i], kind) for i in usable])).tolist()
         results[kind] = {"faces": usable, "predicted": predicted, "validation_accuracy_by_l2": strengths,
                          "num_training_faces": int(len(fit_set[1]))}
