@@ -14,18 +14,21 @@ from ..model.meshes_affectvlm import FaceMesh, kept_triangles
 from .attributes import subject_attributes
 from .expressions import EMOTION_RECIPES, INTENSITY_SCALE, Expression, prototype_expression, recipe_weights
 from .face_model import face_model, identity_vertices
+from .openings import capped_openings
 from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask
 
 
-def cropped_mesh(vertices: np.ndarray, keep: np.ndarray | None, source: str, metadata: dict) -> FaceMesh:
-    """The FaceMesh of the model's vertices with its landmarks, cut to the `keep` mask when there is one
-    (landmarks on cut-away parts are dropped; `landmark_ids` says which of the 68 remain)."""
+def cropped_mesh(vertices: np.ndarray, keep: np.ndarray | None, source: str, metadata: dict,
+                 triangles: np.ndarray | None = None) -> FaceMesh:
+    """The FaceMesh of the model's vertices (and any appended after them, with their `triangles`) with its
+    landmarks, cut to the `keep` mask when there is one (landmarks on cut-away parts are dropped;
+    `landmark_ids` says which of the 68 remain)."""
     model = face_model()
+    triangles = model.triangles if triangles is None else triangles
     landmarks = vertices[model.landmarks68]
     if keep is None:
-        return FaceMesh(vertices=vertices, faces=model.triangles, landmarks=landmarks, source=source,
-                        metadata=metadata)
-    triangles, used = kept_triangles(model.triangles, keep)
+        return FaceMesh(vertices=vertices, faces=triangles, landmarks=landmarks, source=source, metadata=metadata)
+    triangles, used = kept_triangles(triangles, keep)
     kept = np.isin(model.landmarks68, used)
     metadata = {**metadata, "cropped": True, "landmark_ids": np.flatnonzero(kept).tolist()}
     return FaceMesh(vertices=vertices[used], faces=triangles, landmarks=landmarks[kept], source=source,
@@ -50,7 +53,8 @@ def synthesize_expression(
         metadata.update(recipe=expression.recipe.name, level=round(expression.level, 4))
     source = f"<synthetic subject {subject_seed} {expression.emotion} {expression.intensity}>"
     keep = scan_mask(vertices, variation, rng)  # decided on the unposed face: the same region on every head
-    return cropped_mesh(pose_and_scan(vertices, variation, rng, pose=None), keep, source, metadata)
+    vertices, triangles, keep = capped_openings(vertices, keep, variation, rng)
+    return cropped_mesh(pose_and_scan(vertices, variation, rng, pose=None), keep, source, metadata, triangles)
 
 
 def synthesize_face(

@@ -31,6 +31,8 @@ class Variation:
     hole_rate: float = 0.0  # expected number of holes (missing patches, as under specular or dark skin)
     recipe_blending: float = 0.0  # share of random-recipe faces that blend two recipes of their emotion
     partial_recipes: float = 0.0  # share of random-recipe faces that show their recipe on one half of the face
+    eye_fill: float = 0.0  # chance that the eyes are surface, as scanned, not the model's holes
+    mouth_fill: float = 0.0  # chance that the lips' slit is surface: closed lips, or teeth behind an open mouth
 
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
