@@ -4,6 +4,7 @@ a cap kept only where the scan kept its rim, and nothing drawn or changed when i
 import dataclasses
 
 import numpy as np
+import pytest
 
 from affectvlm.synthetic import NO_VARIATION, SCAN_VARIATION, Variation, face_model, synthesize_face
 from affectvlm.synthetic.openings import _boundary_loops, capped_openings, model_openings
@@ -50,3 +51,10 @@ def test_a_cap_stays_only_where_the_scan_kept_its_rim():
     first_eye_centre = next(c for c, t in centre_of.items() if t[2] in set(eyes[0].tolist()))
     assert not kept[first_eye_centre]
     assert kept[len(vertices):].sum() == 2  # the other eye and the mouth stay capped
+
+
+def test_a_border_that_is_not_simple_loops_is_refused_not_walked_forever():
+    assert [loop.tolist() for loop in _boundary_loops(np.array([[0, 1, 2]]))] == [[0, 1, 2]]
+    bow_tie = np.array([[0, 1, 2], [0, 3, 4]])  # two triangles touching at one vertex: two border edges leave it
+    with pytest.raises(ValueError, match="not a set of simple loops"):
+        _boundary_loops(bow_tie)

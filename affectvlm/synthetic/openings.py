@@ -31,10 +31,16 @@ class Opening:
 
 
 def _boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:
-    """Closed boundary loops of a triangle mesh, each following its triangles' edge direction."""
+    """Closed boundary loops of a triangle mesh, each following its triangles' edge direction. Only a border
+    where each vertex has one border edge out (a manifold border, as the ICT mesh's) splits into such loops;
+    any other raises ValueError instead of walking in circles."""
     directed = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
     uses = Counter(map(tuple, np.sort(directed, axis=1).tolist()))
-    following = {int(a): int(b) for a, b in directed.tolist() if uses[(min(a, b), max(a, b))] == 1}
+    border = [(int(a), int(b)) for a, b in directed.tolist() if uses[(min(a, b), max(a, b))] == 1]
+    following = dict(border)
+    if len(following) != len(border) or set(following.values()) != set(following):
+        raise ValueError("the mesh's border is not a set of simple loops (a vertex where two border edges leave, "
+                         "or a border edge going the wrong way)")
     loops, seen = [], set()
     for start in following:
         if start in seen:
