@@ -15,7 +15,7 @@ from .attributes import subject_attributes
 from .expressions import EMOTION_RECIPES, INTENSITY_SCALE, Expression, prototype_expression, recipe_weights
 from .face_model import face_model, identity_vertices
 from .openings import capped_openings
-from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask
+from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask, shape_warp
 
 
 def cropped_mesh(vertices: np.ndarray, keep: np.ndarray | None, source: str, metadata: dict,
@@ -46,7 +46,9 @@ def synthesize_expression(
     rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(expression.emotion), expression.intensity,
                                  sample_seed, int(expression.level * 1e6), sum(map(ord, expression.recipe.name))])
     weights = recipe_weights(expression, variation, rng)
-    vertices = identity_vertices(subject_seed) + np.tensordot(weights, face_model().expression_deltas, axes=1)
+    identity = identity_vertices(subject_seed)
+    vertices = identity + shape_warp(identity, variation, rng) + np.tensordot(weights, face_model().expression_deltas,
+                                                                               axes=1)
     metadata = {"subject": subject_seed, "emotion": expression.emotion, "intensity": expression.intensity,
                 **subject_attributes(subject_seed)}
     if expression.recipe is not EMOTION_RECIPES[expression.emotion][0] or expression.level not in INTENSITY_SCALE.values():

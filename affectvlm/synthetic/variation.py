@@ -33,7 +33,10 @@ class Variation:
     partial_recipes: float = 0.0  # share of random-recipe faces that show their recipe on one half of the face
     eye_fill: float = 0.0  # chance that the eyes are surface, as scanned, not the model's holes
     mouth_fill: float = 0.0  # chance that the lips' slit is surface: closed lips, or teeth behind an open mouth
+    shape_warp: float = 0.0  # spread of broad random bumps that move the face's shape out of the ICT identity space
 
+
+WARP_BUMPS = 6  # bumps per warped face: enough to reshape brows, cheeks, nose and chin independently
 
 NO_VARIATION = Variation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 DEFAULT_VARIATION = Variation()
@@ -89,6 +92,21 @@ def _holes(vertices: np.ndarray, nose: np.ndarray, rng: np.random.Generator, rat
             continue
         keep &= np.linalg.norm(vertices - centre, axis=1) > rng.uniform(0.4, 1.5)
     return keep
+
+
+def shape_warp(identity: np.ndarray, variation: Variation, rng: np.random.Generator) -> np.ndarray:
+    """A smooth displacement of the face (a few Gaussian bumps of 2-5 cm radius, each moved by `shape_warp` cm per axis),
+    added under the expression: people and other face models have shapes the ICT model's 100 identity
+    components do not span, and a model that only saw those learns the ICT face's own look."""
+    if variation.shape_warp <= 0:
+        return np.zeros_like(identity)
+    nose = identity[face_model().landmarks68[30]]
+    near_face = np.flatnonzero(np.linalg.norm(identity - nose, axis=1) < 9.0)
+    displacement = np.zeros_like(identity)
+    for centre in identity[rng.choice(near_face, size=WARP_BUMPS)]:
+        weight = np.exp(-np.sum((identity - centre) ** 2, axis=1) / (2 * rng.uniform(2.0, 5.0) ** 2))
+        displacement += weight[:, None] * rng.normal(0.0, variation.shape_warp, 3)
+    return displacement
 
 
 def scan_mask(vertices: np.ndarray, variation: Variation, rng: np.random.Generator) -> np.ndarray | None:
