@@ -1,5 +1,6 @@
 """The rendered-dataset cache: built by real worker processes, reused, and never stale."""
 
+import errno
 import json
 import time
 from pathlib import Path
@@ -109,3 +110,16 @@ def test_a_cached_face_gives_exactly_the_pixels_the_processor_gives(dataset_root
         assert cached[index]["pixel_values"].dtype == direct.dtype
         assert torch.equal(cached[index]["pixel_values"], direct), sample.key
         assert direct.std() > 0.1  # a real face, not two blank images
+
+
+def test_a_full_disk_is_named_as_such_not_as_a_generic_dataset_error(dataset_root, tmp_path, monkeypatch):
+    from datasets.arrow_writer import ArrowWriter
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ArrowWriter, "write", disk_full)
+    cache_dir = tmp_path / "cache"
+    with pytest.raises(OSError, match=f"cannot write the rendered cache in {cache_dir}: No space left on device"):
+        build_rendered_dataset(_samples(dataset_root)[:2], SETTINGS, CacheBuild(cache_dir, workers=0, progress=False))
+    assert not _caches(cache_dir) and not list(cache_dir.glob(".*"))  # nothing half-written is left

@@ -270,10 +270,24 @@ def _from_generator(samples, settings, workers: int, problems: ReadProblems, pro
             keep_in_memory=False,
         )
     except Exception as error:
-        cause = error
-        while cause is not None and not isinstance(cause, _BuildFailed):
-            cause = cause.__cause__ or cause.__context__
-        raise (cause.__cause__ if cause is not None else error) from None
+        causes = _causes(error)
+        failed = next((cause for cause in causes if isinstance(cause, _BuildFailed)), None)
+        if failed is not None:
+            raise failed.__cause__ from None
+        unwritable = next((cause for cause in causes if isinstance(cause, OSError)), None)
+        if unwritable is not None:  # a full disk, a read-only folder: `datasets` says only "an error occurred"
+            raise OSError(unwritable.errno, f"cannot write the rendered cache in {staging.parent}: "
+                                            f"{unwritable.strerror or unwritable}") from None
+        raise
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and the exceptions it was raised from or during, outermost first."""
+    chain = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
 
 
 def render_split(split: Any, settings: RenderSettings, build: CacheBuild) -> dict[str, Any]:
