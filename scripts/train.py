@@ -9,20 +9,28 @@ Running the same command again resumes from the run folder's latest checkpoint. 
 
 import json
 import logging
+import sys
 
+from affectvlm.data.samples import DatasetReadError
+from affectvlm.model.meshes_affectvlm import MeshFormatError
 from affectvlm.training.config import config_from_args
 from affectvlm.training.trainer import train
 
 
-def main() -> None:
+def main() -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     # one line per saved file, per GL call, per CUDA module loaded
     for chatty in ("accelerate.accelerator", "accelerate.checkpointing", "OpenGL", "numba.cuda.cudadrv.driver"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    summary = train(config_from_args(description=__doc__))
+    try:
+        summary = train(config_from_args(description=__doc__))
+    except (MeshFormatError, DatasetReadError, OSError) as error:  # the user's files or disk: the message says which
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if "test" in summary:
         print(json.dumps({key: summary[key] for key in ("steps", "wall_time_s", "best_step", "test")}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +287,17 @@ def test_bf16_autocast_and_gradient_accumulation_run_and_count_optimizer_steps(d
     records = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss" in r] == [1, 2]
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records if "loss" in r)
+
+
+def test_the_train_command_names_a_broken_file_without_a_traceback(data_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(data_root, data)
+    broken = sorted(data.rglob("*_F3D.wrl"))[0]
+    broken.write_text("#VRML V2.0 utf8\nShape { geometry IndexedFaceSet { coord Coordinate { point [ 0 0 0 ] }\n")
+    command = [sys.executable, str(ROOT / "scripts" / "train.py"), "--data-dir", str(data), "--cache-dir",
+               str(tmp_path / "cache"), "--output-dir", str(tmp_path / "run"), "--model-preset", "tiny", "--labels",
+               "anger,happiness,surprise", "--folds", "4", "--max-steps", "1", "--render-workers", "0", "--cpu"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and broken.name in last_line and "Traceback" not in result.stderr
