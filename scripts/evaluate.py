@@ -16,6 +16,7 @@ import shlex
 import sys
 
 from affectvlm.arguments import comma_list
+from affectvlm.data.loading import UNREADABLE_INPUT
 from affectvlm.evaluation.evaluate import PARTS, EvaluationSettings, FoldFaces, evaluate_folds, load_class_prompts
 from affectvlm.training.config import DEFAULT_CACHE
 
@@ -32,7 +33,7 @@ def fold_list(text: str) -> list[int]:
     return folds
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model folder or Hub id; may contain {fold}")
     parser.add_argument("--data-dir", required=True, help="dataset folder in its shipped layout")
@@ -66,12 +67,17 @@ def main() -> None:
         batch_size=args.batch_size, output_dir=args.out, synthetic=args.synthetic,
         command=shlex.join(["python", *sys.argv]),
     )
-    results = evaluate_folds(args.model, args.folds, faces, settings)
+    try:
+        results = evaluate_folds(args.model, args.folds, faces, settings)
+    except UNREADABLE_INPUT as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     summary = results["summary"]
     print(json.dumps({"accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "folds": summary["num_folds"],
                       **({"sequence": results["sequence"]} if "sequence" in results else {}),
                       "results": f"{args.out}/results.json"}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,8 +11,7 @@ import json
 import logging
 import sys
 
-from affectvlm.data.samples import DatasetReadError
-from affectvlm.model.meshes_affectvlm import MeshFormatError
+from affectvlm.data.loading import UNREADABLE_INPUT
 from affectvlm.training.config import config_from_args
 from affectvlm.training.trainer import train
 
@@ -24,7 +23,7 @@ def main() -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         summary = train(config_from_args(description=__doc__))
-    except (MeshFormatError, DatasetReadError, OSError) as error:  # the user's files or disk: the message says which
+    except UNREADABLE_INPUT as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if "test" in summary:

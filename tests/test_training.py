@@ -289,15 +289,34 @@ def test_bf16_autocast_and_gradient_accumulation_run_and_count_optimizer_steps(d
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records if "loss" in r)
 
 
-def test_the_train_command_names_a_broken_file_without_a_traceback(data_root, tmp_path):
+def _copy_with_a_broken_file(data_root: Path, tmp_path: Path) -> tuple[Path, Path]:
     data = tmp_path / "data"
     shutil.copytree(data_root, data)
     broken = sorted(data.rglob("*_F3D.wrl"))[0]
     broken.write_text("#VRML V2.0 utf8\nShape { geometry IndexedFaceSet { coord Coordinate { point [ 0 0 0 ] }\n")
-    command = [sys.executable, str(ROOT / "scripts" / "train.py"), "--data-dir", str(data), "--cache-dir",
-               str(tmp_path / "cache"), "--output-dir", str(tmp_path / "run"), "--model-preset", "tiny", "--labels",
-               "anger,happiness,surprise", "--folds", "4", "--max-steps", "1", "--render-workers", "0", "--cpu"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return data, broken
+
+
+def _fails_in_one_line_naming(broken: Path, command: list[str], cwd: Path) -> None:
+    result = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 2, result.stderr[-2000:]
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and broken.name in last_line and "Traceback" not in result.stderr
+
+
+def test_the_train_command_names_a_broken_file_without_a_traceback(data_root, tmp_path):
+    data, broken = _copy_with_a_broken_file(data_root, tmp_path)
+    _fails_in_one_line_naming(broken, [
+        str(ROOT / "scripts" / "train.py"), "--data-dir", str(data), "--cache-dir", str(tmp_path / "cache"),
+        "--output-dir", str(tmp_path / "run"), "--model-preset", "tiny", "--labels", "anger,happiness,surprise",
+        "--folds", "4", "--max-steps", "1", "--render-workers", "0", "--cpu"], tmp_path)
+
+
+def test_the_evaluate_command_names_a_broken_file_without_a_traceback(data_root, tiny, tmp_path):
+    data, broken = _copy_with_a_broken_file(data_root, tmp_path)
+    model, processor = tiny
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    _fails_in_one_line_naming(broken, [
+        str(ROOT / "scripts" / "evaluate.py"), "--model", str(tmp_path / "model"), "--data-dir", str(data),
+        "--cache-dir", str(tmp_path / "cache"), "--num-folds", "4", "--out", str(tmp_path / "eval")], tmp_path)

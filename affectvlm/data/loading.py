@@ -17,6 +17,10 @@ from .samples import DatasetReadError, FaceSample, ReadProblems
 
 logger = logging.getLogger(__name__)
 
+# What a command reports in one line, without a traceback: a face file it cannot read, or a disk it cannot
+# write. Each message names the file or folder.
+UNREADABLE_INPUT = (MeshFormatError, DatasetReadError, OSError)
+
 
 def scan_dataset(
     root: str | Path, layout: str, on_error: str | ReadProblems = "raise", **options
