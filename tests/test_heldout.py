@@ -1,6 +1,9 @@
 """The hard held-out set is written in every format and read back by the real readers; scores and baselines
 are computed as their docstrings say."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 
 from affectvlm.bundled import DEFAULT_MODEL, load_pretrained
@@ -83,3 +86,15 @@ def test_the_card_sets_each_baseline_beside_the_model_on_the_same_faces():
     assert rows["vertices baseline"]["model_on_the_same_faces"].startswith(percent(1.0))
     by_format = {row["value"]: row["cells"] for row in tables["groups"] if row["group"] == "format"}
     assert by_format[".bnt"] == [percent(0.0), "–"]  # the vertex baseline never saw the range scan
+
+
+def test_a_copied_held_out_folder_reads_its_own_faces_not_the_originals(tmp_path, monkeypatch):
+    original = tmp_path / "original"
+    faces = write_heldout_faces(original, subjects=1, emotions=("happiness", "anger"))
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(original, copy)
+    shutil.rmtree(original)
+    monkeypatch.chdir(tmp_path / "elsewhere")  # another working directory than the one that wrote them
+    copied = read_heldout_index("copy")
+    assert [Path(face.path).name for face in copied] == [Path(face.path).name for face in faces]
+    assert all(Path(face.path).is_file() and Path(face.path).parent == Path("copy") for face in copied)

@@ -115,13 +115,17 @@ def write_heldout_faces(root: str | Path, subjects: int, seed_offset: int = HELD
                 faces.append(HeldoutFace(str(path), emotion, subject, expression.recipe.name, split,
                                          "range scan" if fmt == ".bnt" else crop, fmt, pose))
                 number += 1
-    (root / "index.json").write_text(json.dumps([dataclasses.asdict(face) for face in faces], indent=1))
+    index = [{**dataclasses.asdict(face), "path": Path(face.path).name} for face in faces]
+    (root / "index.json").write_text(json.dumps(index, indent=1))
     return faces
 
 
 def read_heldout_index(root: str | Path) -> list[HeldoutFace]:
+    """The faces listed in `root`/index.json, each found beside the index: the folder can be moved or copied,
+    and is read the same from any working directory (older indexes named the path as it was written)."""
     entries = json.loads((Path(root) / "index.json").read_text())
-    return [HeldoutFace(**{**entry, "pose": tuple(entry["pose"])}) for entry in entries]
+    return [HeldoutFace(**{**entry, "path": str(Path(root) / Path(entry["path"]).name), "pose": tuple(entry["pose"])})
+            for entry in entries]
 
 
 def full_topology(vertex_count: int) -> bool:
