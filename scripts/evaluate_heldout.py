@@ -15,6 +15,7 @@ import logging
 import shlex
 import sys
 
+from affectvlm.data.loading import UNREADABLE_INPUT
 from affectvlm.evaluation.heldout_eval import BaselineData, HeldoutEvaluation, evaluate_heldout
 
 
@@ -31,9 +32,13 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     baselines = BaselineData(train_dir=args.train_dir, val_dir=args.val_dir, num_faces=args.baseline_faces)
-    report = evaluate_heldout(HeldoutEvaluation(
-        model_dir=args.model, heldout_dir=args.heldout_dir, baselines=baselines, out_dir=args.out,
-        subjects=args.subjects, workers=args.workers, command=shlex.join(["python", *sys.argv])))
+    try:
+        report = evaluate_heldout(HeldoutEvaluation(
+            model_dir=args.model, heldout_dir=args.heldout_dir, baselines=baselines, out_dir=args.out,
+            subjects=args.subjects, workers=args.workers, command=shlex.join(["python", *sys.argv])))
+    except UNREADABLE_INPUT as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for name in [key for key in report if key == "model_scores" or key.startswith("baseline_")]:
         scores = report[name]
         low, high = scores["accuracy_95ci"]
