@@ -47,8 +47,8 @@ def synthesize_expression(
                                  sample_seed, int(expression.level * 1e6), sum(map(ord, expression.recipe.name))])
     weights = recipe_weights(expression, variation, rng)
     identity = identity_vertices(subject_seed)
-    vertices = identity + shape_warp(identity, variation, rng) + np.tensordot(weights, face_model().expression_deltas,
-                                                                               axes=1)
+    expression_offsets = np.tensordot(weights, face_model().expression_deltas, axes=1)
+    vertices = identity + shape_warp(identity, variation, rng) + expression_offsets
     metadata = {"subject": subject_seed, "emotion": expression.emotion, "intensity": expression.intensity,
                 **subject_attributes(subject_seed)}
     if expression.recipe is not EMOTION_RECIPES[expression.emotion][0] or expression.level not in INTENSITY_SCALE.values():

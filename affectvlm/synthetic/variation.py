@@ -95,9 +95,9 @@ def _holes(vertices: np.ndarray, nose: np.ndarray, rng: np.random.Generator, rat
 
 
 def shape_warp(identity: np.ndarray, variation: Variation, rng: np.random.Generator) -> np.ndarray:
-    """A smooth displacement of the face (a few Gaussian bumps of 2-5 cm radius, each moved by `shape_warp` cm per axis),
-    added under the expression: people and other face models have shapes the ICT model's 100 identity
-    components do not span, and a model that only saw those learns the ICT face's own look."""
+    """A smooth displacement of the face (a few Gaussian bumps of 2-5 cm radius, each moved by `shape_warp` cm
+    per axis), added under the expression: people and other face models have shapes the ICT model's 100
+    identity components do not span, and a model that only saw those learns the ICT face's own look."""
     if variation.shape_warp <= 0:
         return np.zeros_like(identity)
     nose = identity[face_model().landmarks68[30]]
