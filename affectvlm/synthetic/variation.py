@@ -82,10 +82,16 @@ def _face_region(vertices: np.ndarray, nose: np.ndarray, rng: np.random.Generato
     return scaled < (1.0 + wobble) ** 2
 
 
+def _near_face(vertices: np.ndarray, nose: np.ndarray) -> np.ndarray:
+    """Indices of the vertices within 9 cm of the nose tip: the face, not the scalp, ears or neck, where holes
+    and warps are placed."""
+    return np.flatnonzero(np.linalg.norm(vertices - nose, axis=1) < 9.0)
+
+
 def _holes(vertices: np.ndarray, nose: np.ndarray, rng: np.random.Generator, rate: float) -> np.ndarray:
     """Which vertices survive a few holes of 0.4-1.5 cm radius placed on the face (not on the nose tip)."""
     keep = np.ones(len(vertices), dtype=bool)
-    near_face = np.flatnonzero(np.linalg.norm(vertices - nose, axis=1) < 9.0)
+    near_face = _near_face(vertices, nose)
     for _ in range(rng.poisson(rate)):
         centre = vertices[near_face[rng.integers(len(near_face))]]
         if np.linalg.norm(centre - nose) < 1.5:
@@ -100,8 +106,7 @@ def shape_warp(identity: np.ndarray, variation: Variation, rng: np.random.Genera
     identity components do not span, and a model that only saw those learns the ICT face's own look."""
     if variation.shape_warp <= 0:
         return np.zeros_like(identity)
-    nose = identity[face_model().landmarks68[30]]
-    near_face = np.flatnonzero(np.linalg.norm(identity - nose, axis=1) < 9.0)
+    near_face = _near_face(identity, identity[face_model().landmarks68[30]])
     displacement = np.zeros_like(identity)
     for centre in identity[rng.choice(near_face, size=WARP_BUMPS)]:
         weight = np.exp(-np.sum((identity - centre) ** 2, axis=1) / (2 * rng.uniform(2.0, 5.0) ** 2))
