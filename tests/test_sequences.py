@@ -1,14 +1,17 @@
 """4D: frames x views -> per-frame and sequence embeddings, frame sampling, training and evaluation on sequences."""
 
+import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from affectvlm.evaluation.evaluate import FoldFaces, evaluate_folds
 from affectvlm.model.processing_affectvlm import sample_frame_indices
-from affectvlm.synthetic import SequenceClip, synthesize_sequence
+from affectvlm.synthetic import NO_VARIATION, SequenceClip, synthesize_sequence
+from affectvlm.synthetic.openings import _boundary_loops
 from affectvlm.training.augment import ViewAugmentation, augment_sequence
 from affectvlm.training.config import TrainConfig
 from affectvlm.training.trainer import train
@@ -26,6 +29,19 @@ def test_a_sequence_is_scored_whole_and_frame_by_frame():
     torch.testing.assert_close(output.frame_weights, torch.full((2, 4), 0.25))  # attention starts as the mean
     output.loss.backward()
     assert model.temporal_pooling.scorer[2].weight.grad is not None
+
+
+def test_a_4d_face_keeps_one_shape_warp_and_its_filled_eyes_and_mouth_on_every_frame():
+    """Shape and scanner look belong to the person and the capture, not to a frame."""
+    plain = synthesize_sequence(4, "surprise", SequenceClip(5), NO_VARIATION)
+    scanned = dataclasses.replace(NO_VARIATION, eye_fill=1.0, mouth_fill=1.0, shape_warp=0.3)
+    shifts = []
+    for before, after in zip(plain, synthesize_sequence(4, "surprise", SequenceClip(5), scanned), strict=True):
+        assert len(after.vertices) == len(before.vertices) + 3 and len(_boundary_loops(after.faces)) == 1
+        shifts.append(after.vertices[:len(before.vertices)] - before.vertices)
+    assert np.median(np.linalg.norm(shifts[0], axis=1)) > 0.05  # centimetres: the warp is there
+    for shift in shifts[1:]:
+        np.testing.assert_allclose(shift, shifts[0], atol=1e-4)  # and the same on every frame
 
 
 def test_one_frame_sequence_equals_the_3d_face_and_chunking_changes_nothing():

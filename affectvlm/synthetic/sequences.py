@@ -15,7 +15,8 @@ from .dynamics import SequenceDynamics, Timeline, draw_timeline
 from .expressions import Expression, checked_intensity, draw_expression, expression_weights, recipe_weights, unit_weights
 from .face_model import face_model, identity_vertices
 from .faces import cropped_mesh
-from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask
+from .openings import capped_openings
+from .variation import NO_VARIATION, Variation, pose_and_scan, scan_mask, shape_warp
 
 # Identity seeds of 4D subjects start here by default, so no 3D training set (seeds below 40,000) shares them.
 SEQUENCE_SUBJECT_SEED_OFFSET = 50_000
@@ -79,14 +80,19 @@ def synthesize_sequence(subject_seed: int, emotion: str, clip: SequenceClip = Se
 
     Posed (no `clip.dynamics`): neutral -> onset -> apex -> offset -> neutral, peaking at the prototype's full
     intensity, as BU-4DFE's posed sequences do. Captured: a random training recipe on a random timeline, with
-    blinks, talking and head turns. One expression (with its variation), one starting head pose and one crop
-    decision hold for the whole sequence, with head motion and fresh scanner noise per frame, as a real 4D
-    capture would have.
+    blinks, talking and head turns. One expression (with its variation), one starting head pose, one shape
+    warp, one crop decision and one choice of filled eyes and mouth hold for the whole sequence, with head
+    motion and fresh scanner noise per frame, as a real 4D capture would have.
     """
     intensity = checked_intensity(emotion, None)
     model = face_model()
-    rng = np.random.default_rng([subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), intensity, sample_seed, 4])
+    seeds = [subject_seed, EMOTIONS_WITH_NEUTRAL.index(emotion), intensity, sample_seed]
+    rng = np.random.default_rng([*seeds, 4])
+    # the warp and the caps draw from a stream of their own, so sequences made without them stay as they were
+    shape_rng = np.random.default_rng([*seeds, 5])
     identity = identity_vertices(subject_seed)
+    identity = identity + shape_warp(identity, variation, shape_rng)
+    cap_seed = int(shape_rng.integers(2**31))
     apex_weights, timeline = _apex_and_timeline(emotion, intensity, clip, variation, rng)
     start_pose = variation.head_pose * rng.standard_normal(3)
     motion = timeline.poses
@@ -98,9 +104,10 @@ def synthesize_sequence(subject_seed: int, emotion: str, clip: SequenceClip = Se
     for frame, (level, phase) in enumerate(zip(timeline.levels, timeline.phases)):
         weights = np.clip(float(level) * apex_weights + unit_weights(timeline.distractors[frame]), 0.0, 1.0)
         vertices = identity + np.tensordot(weights, model.expression_deltas, axes=1)
+        vertices, triangles, frame_keep = capped_openings(vertices, keep, variation, np.random.default_rng(cap_seed))
         vertices = pose_and_scan(vertices, variation, rng, pose=tuple(start_pose + motion[frame]))
         metadata = {"subject": subject_seed, "emotion": emotion, "intensity": intensity, "frame": frame,
                     "time_s": frame / clip.fps, "phase": phase, "expression_level": float(level), **attributes}
         source = f"<synthetic subject {subject_seed} {emotion} frame {frame}>"
-        frames.append(cropped_mesh(vertices, keep, source, metadata))
+        frames.append(cropped_mesh(vertices, frame_keep, source, metadata, triangles))
     return frames
